@@ -1,0 +1,1 @@
+"""Atiende: support tickets for companies that sell services."""

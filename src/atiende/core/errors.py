@@ -1,0 +1,26 @@
+"""Domain errors, each mapped once per surface (pages, API, mail)."""
+
+from __future__ import annotations
+
+from django.utils.functional import Promise
+
+
+class DomainError(Exception):
+    """A rule of the product refused the action; `message` is for the user (translatable)."""
+
+    def __init__(self, message: str | Promise, *, field: str | None = None) -> None:
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+
+
+class NotFound(DomainError):
+    """The object does not exist *for this user*; never says whether it exists for others."""
+
+
+class TransitionNotAllowed(DomainError):
+    """The lifecycle table does not allow this action in the ticket's current status."""
+
+
+class StaleState(DomainError):
+    """The object changed since the user looked at it; show him the current state."""

@@ -1,0 +1,132 @@
+"""Checks on files before they are stored: size, type, name.
+
+Nothing the sender says about a file is trusted: its name is cleaned and only kept for display
+(the stored name is ours), its declared type is ignored, and executables are refused by both
+extension and content.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.core.files import File
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
+
+from atiende.accounts.models import Department
+from atiende.core.errors import DomainError
+from atiende.core.text import strip_control
+
+EXECUTABLE_EXTENSIONS = frozenset(
+    """apk app bat bin cmd com cpl dll dmg exe gadget hta inf ins isp jar js jse lnk msc msi
+    msp mst pif ps1 ps2 psc1 reg scf scr sct sh shb sys vb vbe vbs ws wsc wsf wsh elf run
+    deb rpm""".split()
+)
+# Magic numbers of executable formats: Windows PE, ELF, Mach-O (both byte orders, fat).
+EXECUTABLE_MAGIC = (b"MZ", b"\x7fELF", b"\xfe\xed\xfa", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe",
+                    b"\xca\xfe\xba\xbe")
+# Types we are willing to name for a download; anything else is application/octet-stream.
+SAFE_TYPES = {
+    "pdf": "application/pdf",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "txt": "text/plain",
+    "log": "text/plain",
+    "csv": "text/csv",
+    "zip": "application/zip",
+    "doc": "application/msword",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xls": "application/vnd.ms-excel",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "odt": "application/vnd.oasis.opendocument.text",
+    "eml": "message/rfc822",
+}
+MAX_FILES_PER_MESSAGE = 20
+
+
+@dataclass(frozen=True)
+class CleanFile:
+    file: File[bytes]
+    filename: str
+    content_type: str
+    size: int
+
+
+def filename_clean(raw: str) -> str:
+    """A display name with no path, no control characters and a sane length."""
+    name = strip_control(raw or "").replace("\\", "/").split("/")[-1].strip().strip(".")
+    name = re.sub(r"\s+", " ", name)
+    if not name:
+        name = "adjunto"
+    stem, ext = os.path.splitext(name)
+    return stem[: 200 - len(ext[:20])] + ext[:20]
+
+
+def extension_of(filename: str) -> str:
+    return os.path.splitext(filename)[1].lower().lstrip(".")
+
+
+def content_type_for(filename: str) -> str:
+    return SAFE_TYPES.get(extension_of(filename), "application/octet-stream")
+
+
+def _head(upload: File[bytes]) -> bytes:
+    upload.seek(0)
+    head = upload.read(8)
+    upload.seek(0)
+    return head if isinstance(head, bytes) else b""
+
+
+def attachments_validate(files: Sequence[File[bytes]], *, department: Department) -> list[CleanFile]:
+    """The files, cleaned, or a DomainError on the `attachments` field naming the bad one."""
+    if len(files) > MAX_FILES_PER_MESSAGE:
+        raise DomainError(
+            _("You can attach at most %(count)d files to one message.")
+            % {"count": MAX_FILES_PER_MESSAGE},
+            field="attachments",
+        )
+    cleaned: list[CleanFile] = []
+    total = 0
+    for upload in files:
+        filename = filename_clean(upload.name or "")
+        size = int(upload.size or 0)
+        if size > department.max_attachment_bytes:
+            raise DomainError(
+                _("“%(name)s” is %(size)s; the limit for one file is %(limit)s.")
+                % {
+                    "name": filename,
+                    "size": filesizeformat(size),
+                    "limit": filesizeformat(department.max_attachment_bytes),
+                },
+                field="attachments",
+            )
+        if extension_of(filename) in EXECUTABLE_EXTENSIONS or _head(upload).startswith(
+            EXECUTABLE_MAGIC
+        ):
+            raise DomainError(
+                _("“%(name)s” looks like a program; for your safety programs cannot be attached. "
+                  "Compress it into a .zip file if you need to send it.")
+                % {"name": filename},
+                field="attachments",
+            )
+        total += size
+        cleaned.append(
+            CleanFile(file=upload, filename=filename, content_type=content_type_for(filename),
+                      size=size)
+        )
+    if total > department.max_ticket_attachments_bytes:
+        raise DomainError(
+            _("The attachments add up to %(size)s; the limit for one message is %(limit)s.")
+            % {
+                "size": filesizeformat(total),
+                "limit": filesizeformat(department.max_ticket_attachments_bytes),
+            },
+            field="attachments",
+        )
+    return cleaned

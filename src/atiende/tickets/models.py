@@ -1,0 +1,191 @@
+"""Tickets, their messages, attachments and the events of their life."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from atiende.accounts.models import Account, Department, Service
+from atiende.core.clock import now
+from atiende.tickets.lifecycle import Status
+
+
+class Channel(models.TextChoices):
+    WEB = "web", _("Web")
+    EMAIL = "email", _("E-mail")
+    API = "api", _("API")
+    SYSTEM = "system", _("System")
+
+
+class ActorKind(models.TextChoices):
+    CUSTOMER = "customer", _("customer")
+    AGENT = "agent", _("agent")
+    SYSTEM = "system", _("system")
+    EMAIL = "email", _("e-mail")
+
+
+class Ticket(models.Model):
+    reference = models.CharField(_("ticket ID"), max_length=32, unique=True, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="tickets")
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("opened by"),
+        on_delete=models.PROTECT,
+        related_name="opened_tickets",
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="tickets"
+    )
+    service = models.ForeignKey(
+        Service,
+        verbose_name=_("service"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.OPEN
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned to"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+    )
+    collaborators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="collaborating_tickets"
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.WEB)
+    created_at = models.DateTimeField(_("created"), default=now)
+    # Last public activity (a message either side can see); what lists sort by.
+    updated_at = models.DateTimeField(_("last update"), default=now)
+    last_author_kind = models.CharField(
+        max_length=16, choices=ActorKind.choices, default=ActorKind.CUSTOMER
+    )
+    last_author_name = models.CharField(max_length=150, blank=True)
+    status_changed_at = models.DateTimeField(default=now)
+    # Set by a form or an API client so that a resubmitted request opens no second ticket.
+    submission_key = models.UUIDField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        ordering = ["-updated_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "submission_key"], name="ticket_submission_once"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["account", "-updated_at"], name="ticket_account_recent"),
+            models.Index(fields=["account", "status", "-updated_at"], name="ticket_account_status"),
+            models.Index(fields=["department", "status", "-updated_at"], name="ticket_queue"),
+            models.Index(fields=["assignee", "status"], name="ticket_assignee"),
+            models.Index(fields=["status", "status_changed_at"], name="ticket_status_since"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.subject}"
+
+
+class Message(models.Model):
+    """One entry in a ticket's thread: a customer message, a staff reply or an internal note."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ticket_messages",
+    )
+    author_kind = models.CharField(max_length=16, choices=ActorKind.choices)
+    is_internal = models.BooleanField(_("internal note"), default=False)
+    body = models.TextField(_("message"))
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.WEB)
+    created_at = models.DateTimeField(default=now)
+    submission_key = models.UUIDField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "submission_key"], name="message_submission_once"
+            )
+        ]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="message_thread")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket.reference} #{self.pk}"
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    # The stored name is ours: never the sender's, never a path the sender can steer.
+    today = now()
+    return f"{today:%Y/%m}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=255)
+    filename = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class Event(models.Model):
+    """Something that happened to a ticket: who, when, from which status to which, and why."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("created")
+        STATUS = "status", _("status changed")
+        MESSAGE = "message", _("message")
+        ASSIGNED = "assigned", _("assigned")
+        COLLABORATOR = "collaborator", _("collaborator added")
+        MOVED = "moved", _("moved to another department")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    action = models.CharField(max_length=32, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ticket_events",
+    )
+    actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
+    old_status = models.CharField(max_length=16, choices=Status.choices, blank=True)
+    new_status = models.CharField(max_length=16, choices=Status.choices, blank=True)
+    reason = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="event_ticket")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.kind} {self.old_status}->{self.new_status}"

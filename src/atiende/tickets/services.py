@@ -1,0 +1,374 @@
+"""Every write to a ticket goes through these functions.
+
+The portal, the console, the API, e-mail and jobs call them; nothing else saves a ticket, a
+message or an event. Each runs in one transaction that locks the ticket row (SELECT ... FOR
+UPDATE on PostgreSQL; SQLite's IMMEDIATE transactions serialize writers), applies the lifecycle
+table, records an Event for every change, and writes the notifications it causes to the outbox
+in that same transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from django.core.files import File
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from atiende.accounts.models import Department, Service, User
+from atiende.core.clock import now
+from atiende.core.errors import DomainError, NotFound, StaleState
+from atiende.core.references import reference_generate
+from atiende.core.text import strip_control
+from atiende.mail.outbound.outbox import enqueue
+from atiende.tickets.attachments import attachments_validate
+from atiende.tickets.lifecycle import Action, Status, next_status
+from atiende.tickets.models import ActorKind, Attachment, Channel, Event, Message, Ticket
+
+SUBJECT_MAX = 200
+BODY_MAX = 50_000
+
+
+def _clean_subject(subject: str) -> str:
+    cleaned = " ".join(strip_control(subject or "").split())
+    if not cleaned:
+        raise DomainError(_("Write a subject: a short description of the matter."), field="subject")
+    if len(cleaned) > SUBJECT_MAX:
+        raise DomainError(
+            _("The subject can have at most %(max)d characters (it has %(count)d).")
+            % {"max": SUBJECT_MAX, "count": len(cleaned)},
+            field="subject",
+        )
+    return cleaned
+
+
+def _clean_body(body: str) -> str:
+    cleaned = strip_control((body or "").replace("\r\n", "\n").replace("\r", "\n"),
+                            keep_newlines=True).strip()
+    if not cleaned:
+        raise DomainError(_("Write a message."), field="body")
+    if len(cleaned) > BODY_MAX:
+        raise DomainError(
+            _("The message can have at most %(max)d characters (it has %(count)d).")
+            % {"max": BODY_MAX, "count": len(cleaned)},
+            field="body",
+        )
+    return cleaned
+
+
+def _actor_kind(user: User, channel: str) -> str:
+    if user.is_staff:
+        return ActorKind.AGENT
+    return ActorKind.EMAIL if channel == Channel.EMAIL else ActorKind.CUSTOMER
+
+
+def _lock(ticket: Ticket) -> Ticket:
+    """The ticket re-read inside the current transaction, its row locked until commit."""
+    return Ticket.objects.select_for_update().select_related("department", "account").get(
+        pk=ticket.pk
+    )
+
+
+def _check_expected(ticket: Ticket, expected_status: str | None) -> None:
+    if expected_status and expected_status != ticket.status:
+        raise StaleState(
+            _("This ticket changed meanwhile: it is now %(status)s. Nothing was applied.")
+            % {"status": Status(ticket.status).label}
+        )
+
+
+def _record_status(
+    ticket: Ticket, *, action: Action, actor: User | None, actor_kind: str, reason: str = ""
+) -> None:
+    """Apply `action` to the locked `ticket` and record the change as an event."""
+    old = ticket.status
+    new = next_status(action, old)
+    if new != old:
+        ticket.status = new
+        ticket.status_changed_at = now()
+        Event.objects.create(
+            ticket=ticket,
+            kind=Event.Kind.STATUS,
+            action=action,
+            actor=actor,
+            actor_kind=actor_kind,
+            old_status=old,
+            new_status=new,
+            reason=reason,
+        )
+
+
+def _store_files(message: Message, files: Sequence[File[bytes]], department: Department) -> None:
+    for clean in attachments_validate(files, department=department):
+        attachment = Attachment(
+            message=message,
+            filename=clean.filename,
+            content_type=clean.content_type,
+            size=clean.size,
+        )
+        clean.file.seek(0)
+        attachment.file.save(clean.filename, clean.file, save=False)
+        attachment.save()
+
+
+def _new_reference() -> str:
+    for _attempt in range(10):
+        reference = reference_generate()
+        if not Ticket.objects.filter(reference=reference).exists():
+            return reference
+    raise RuntimeError("could not draw a free ticket reference")  # 10 collisions in 1e12
+
+
+def ticket_open(
+    *,
+    customer: User,
+    department: Department,
+    subject: str,
+    body: str,
+    service: Service | None = None,
+    files: Sequence[File[bytes]] = (),
+    channel: str = Channel.WEB,
+    submission_key: uuid.UUID | None = None,
+) -> Ticket:
+    """Open a ticket for the customer's account and send him the receipt with its ID.
+
+    Idempotent on `submission_key`: a resubmission of the same form returns the ticket the
+    first submission opened and opens no other.
+    """
+    if customer.account_id is None or customer.is_staff:
+        raise DomainError(_("Only customers can open tickets from the portal."))
+    if submission_key is not None:
+        existing = Ticket.objects.filter(customer=customer, submission_key=submission_key).first()
+        if existing is not None:
+            return existing
+    if not department.is_active:
+        raise DomainError(_("This department does not take tickets now."), field="department")
+    if service is not None and (
+        service.account_id != customer.account_id or service.status != Service.Status.ACTIVE
+    ):
+        raise DomainError(_("Choose one of your active services, or none."), field="service")
+    subject = _clean_subject(subject)
+    body = _clean_body(body)
+    attachments_validate(files, department=department)
+    try:
+        with transaction.atomic():
+            moment = now()
+            ticket = Ticket.objects.create(
+                reference=_new_reference(),
+                account_id=customer.account_id,
+                customer=customer,
+                department=department,
+                service=service,
+                subject=subject,
+                status=Status.OPEN,
+                channel=channel,
+                created_at=moment,
+                updated_at=moment,
+                status_changed_at=moment,
+                last_author_kind=_actor_kind(customer, channel),
+                last_author_name=customer.display_name,
+                submission_key=submission_key,
+            )
+            message = Message.objects.create(
+                ticket=ticket,
+                author=customer,
+                author_kind=_actor_kind(customer, channel),
+                body=body,
+                channel=channel,
+                created_at=moment,
+            )
+            _store_files(message, files, department)
+            Event.objects.create(
+                ticket=ticket,
+                kind=Event.Kind.CREATED,
+                actor=customer,
+                actor_kind=_actor_kind(customer, channel),
+                new_status=Status.OPEN,
+                data={"channel": channel},
+                created_at=moment,
+            )
+            enqueue(
+                template="ticket_receipt",
+                to=customer.email,
+                language=customer.language,
+                context={"ticket": ticket, "customer": customer, "body": body},
+                ticket=ticket,
+                reference=ticket.reference,
+            )
+    except IntegrityError:
+        # Two submissions of one form raced; the first one's ticket is the answer.
+        if submission_key is None:
+            raise
+        return Ticket.objects.get(customer=customer, submission_key=submission_key)
+    return ticket
+
+
+def ticket_reply(
+    *,
+    ticket: Ticket,
+    author: User,
+    body: str,
+    files: Sequence[File[bytes]] = (),
+    channel: str = Channel.WEB,
+    submission_key: uuid.UUID | None = None,
+    resolve: bool = False,
+    confirm_reopen: bool = False,
+) -> Message:
+    """Add a public message to the thread and move the ticket as the lifecycle says.
+
+    A customer's message reopens the ticket (Abierto, from any status). A staff reply waits on
+    the customer (Pendiente), or resolves the ticket with `resolve`; on a Cerrado ticket a staff
+    reply needs `confirm_reopen`. Idempotent on `submission_key`.
+    """
+    body = _clean_body(body)
+    with transaction.atomic():
+        locked = _lock(ticket)
+        if submission_key is not None:
+            existing = Message.objects.filter(ticket=locked, submission_key=submission_key).first()
+            if existing is not None:
+                return existing
+        kind = _actor_kind(author, channel)
+        if author.is_staff:
+            if locked.status == Status.CLOSED and not confirm_reopen:
+                raise StaleState(
+                    _("This ticket is closed. Confirm that your reply should reopen it.")
+                )
+            action = Action.AGENT_REPLY_RESOLVE if resolve else Action.AGENT_REPLY
+        else:
+            action = Action.CUSTOMER_REPLY
+        moment = now()
+        message = Message.objects.create(
+            ticket=locked,
+            author=author,
+            author_kind=kind,
+            body=body,
+            channel=channel,
+            created_at=moment,
+            submission_key=submission_key,
+        )
+        _store_files(message, files, locked.department)
+        _record_status(locked, action=action, actor=author, actor_kind=kind)
+        locked.updated_at = moment
+        locked.last_author_kind = kind
+        locked.last_author_name = author.display_name
+        locked.save(
+            update_fields=[
+                "status", "status_changed_at", "updated_at", "last_author_kind", "last_author_name"
+            ]
+        )
+        if author.is_staff:
+            customer = locked.customer
+            enqueue(
+                template="ticket_staff_reply",
+                to=customer.email,
+                language=customer.language,
+                context={"ticket": locked, "customer": customer, "message": message,
+                         "agent": author},
+                ticket=locked,
+                reference=locked.reference,
+            )
+    ticket.refresh_from_db()
+    return message
+
+
+def _status_action(
+    *,
+    ticket: Ticket,
+    actor: User | None,
+    actor_kind: str,
+    action: Action,
+    expected_status: str | None,
+    reason: str = "",
+) -> Ticket:
+    with transaction.atomic():
+        locked = _lock(ticket)
+        _check_expected(locked, expected_status)
+        _record_status(locked, action=action, actor=actor, actor_kind=actor_kind, reason=reason)
+        locked.save(update_fields=["status", "status_changed_at"])
+    ticket.refresh_from_db()
+    return ticket
+
+
+def ticket_close(
+    *, ticket: Ticket, actor: User, expected_status: str | None = None, reason: str = ""
+) -> Ticket:
+    """Close the ticket (Cerrado), by the customer or by staff."""
+    action = Action.AGENT_CLOSE if actor.is_staff else Action.CUSTOMER_CLOSE
+    return _status_action(
+        ticket=ticket, actor=actor, actor_kind=_actor_kind(actor, Channel.WEB), action=action,
+        expected_status=expected_status, reason=reason,
+    )
+
+
+def ticket_reopen(
+    *, ticket: Ticket, actor: User, expected_status: str | None = None, reason: str = ""
+) -> Ticket:
+    """Bring a closed (or, for staff, resolved) ticket back to Abierto."""
+    action = Action.AGENT_REOPEN if actor.is_staff else Action.CUSTOMER_REOPEN
+    return _status_action(
+        ticket=ticket, actor=actor, actor_kind=_actor_kind(actor, Channel.WEB), action=action,
+        expected_status=expected_status, reason=reason,
+    )
+
+
+def ticket_resolve(
+    *, ticket: Ticket, agent: User, expected_status: str | None = None, reason: str = ""
+) -> Ticket:
+    """Staff mark the ticket solved (Resuelto)."""
+    if not agent.is_staff:
+        raise NotFound(_("Ticket not found."))
+    return _status_action(
+        ticket=ticket, actor=agent, actor_kind=ActorKind.AGENT, action=Action.AGENT_RESOLVE,
+        expected_status=expected_status, reason=reason,
+    )
+
+
+def ticket_add_note(
+    *, ticket: Ticket, agent: User, body: str, files: Sequence[File[bytes]] = (),
+    submission_key: uuid.UUID | None = None,
+) -> Message:
+    """An internal note: staff only, never shown or sent to the customer, no status change."""
+    if not agent.is_staff:
+        raise NotFound(_("Ticket not found."))
+    body = _clean_body(body)
+    with transaction.atomic():
+        locked = _lock(ticket)
+        if submission_key is not None:
+            existing = Message.objects.filter(ticket=locked, submission_key=submission_key).first()
+            if existing is not None:
+                return existing
+        next_status(Action.AGENT_NOTE, locked.status)
+        message = Message.objects.create(
+            ticket=locked, author=agent, author_kind=ActorKind.AGENT, body=body,
+            is_internal=True, submission_key=submission_key,
+        )
+        _store_files(message, files, locked.department)
+    return message
+
+
+def ticket_assign(*, ticket: Ticket, assignee: User | None, actor: User) -> Ticket:
+    """Give the ticket to a staff member of its department (or to nobody)."""
+    with transaction.atomic():
+        locked = _lock(ticket)
+        if assignee is not None and not (
+            assignee.is_active
+            and assignee.is_staff
+            and (assignee.is_superuser
+                 or assignee.memberships.filter(department=locked.department_id).exists())
+        ):
+            raise DomainError(
+                _("%(name)s does not work in %(department)s.")
+                % {"name": assignee.display_name, "department": locked.department.name},
+                field="assignee",
+            )
+        if locked.assignee_id == (assignee.pk if assignee else None):
+            return locked
+        Event.objects.create(
+            ticket=locked, kind=Event.Kind.ASSIGNED, actor=actor, actor_kind=ActorKind.AGENT,
+            data={"from": locked.assignee_id, "to": assignee.pk if assignee else None},
+        )
+        locked.assignee = assignee
+        locked.save(update_fields=["assignee"])
+    ticket.refresh_from_db()
+    return ticket

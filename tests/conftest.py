@@ -1,0 +1,123 @@
+"""The cast every test can use.
+
+Two customers of one account (Ana, the holder, and Beto), a customer of another account (Otro),
+agents of two departments, a supervisor and an administrator. State is built through the
+services, as users would build it, not by poking rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+
+from atiende.accounts.models import Account, Department, Membership, Service, User
+from atiende.core.clock import now
+from atiende.tickets import services as ticket_services
+from atiende.tickets.models import Ticket
+
+PASSWORD = "una-clave-larga-de-prueba"
+
+
+@dataclass
+class Cast:
+    account: Account
+    ana: User
+    beto: User
+    other_account: Account
+    otro: User
+    soporte: Department
+    atencion: Department
+    operaciones: Department
+    agent: User
+    agent_ops: User
+    supervisor: User
+    admin: User
+    hosting: Service
+    domain: Service
+    cancelled_ssl: Service
+    other_domain: Service
+
+
+def customer_create(email: str, account: Account, name: str, language: str = "es") -> User:
+    return User.objects.create_user(
+        email, PASSWORD, account=account, full_name=name, email_confirmed_at=now(),
+        language=language,
+    )
+
+
+def staff_create(email: str, name: str, department: Department | None, role: str = "agent",
+                 *, superuser: bool = False) -> User:
+    user = User.objects.create_user(
+        email, PASSWORD, is_staff=True, is_superuser=superuser, full_name=name,
+        email_confirmed_at=now(),
+    )
+    if department is not None:
+        Membership.objects.create(user=user, department=department, role=role)
+    return user
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache() -> None:
+    """Throttles and presence live in the shared cache; each test starts with it empty."""
+    cache.clear()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
+    with django_db_blocker.unblock():
+        call_command("createcachetable", verbosity=0)
+
+
+@pytest.fixture
+def cast(db: None) -> Cast:
+    account = Account.objects.create(name="Hosting Ejemplo S.A.")
+    other_account = Account.objects.create(name="Otra Empresa")
+    soporte = Department.objects.get(slug="soporte-tecnico")
+    atencion = Department.objects.get(slug="atencion-a-clientes")
+    operaciones = Department.objects.get(slug="operaciones")
+    ana = customer_create("ana@example.com", account, "Ana Torres")
+    beto = customer_create("beto@example.com", account, "Beto Ruiz")
+    otro = customer_create("otro@example.net", other_account, "Otro Cliente")
+    return Cast(
+        account=account,
+        ana=ana,
+        beto=beto,
+        other_account=other_account,
+        otro=otro,
+        soporte=soporte,
+        atencion=atencion,
+        operaciones=operaciones,
+        agent=staff_create("agente@example.com", "Laura Agente", soporte),
+        agent_ops=staff_create("ops@example.com", "Omar Operaciones", operaciones),
+        supervisor=staff_create("super@example.com", "Sara Supervisora", soporte, "supervisor"),
+        admin=staff_create("admin@example.com", "Admin", None, superuser=True),
+        hosting=Service.objects.create(account=account, kind="hosting", name="ejemplo.mx",
+                                       plan="Plan Pyme"),
+        domain=Service.objects.create(account=account, kind="domain", name="ejemplo.com.mx"),
+        cancelled_ssl=Service.objects.create(account=account, kind="ssl", name="www.ejemplo.mx",
+                                             status="cancelled"),
+        other_domain=Service.objects.create(account=other_account, kind="domain",
+                                            name="otra.net"),
+    )
+
+
+@pytest.fixture
+def open_ticket(cast: Cast) -> Callable[..., Ticket]:
+    """Opens a ticket through the service, as the portal would."""
+
+    def _open(customer: User | None = None, **kwargs: Any) -> Ticket:
+        values: dict[str, Any] = {
+            "customer": customer or cast.ana,
+            "department": cast.soporte,
+            "subject": "Mi sitio no carga",
+            "body": "Desde ayer el sitio ejemplo.mx muestra un error 500.",
+        }
+        values.update(kwargs)
+        return ticket_services.ticket_open(**values)
+
+    return _open
