@@ -62,9 +62,25 @@ def staff_create(email: str, name: str, department: Department | None, role: str
 
 
 @pytest.fixture(autouse=True)
-def _clean_cache() -> None:
-    """Throttles and presence live in the shared cache; each test starts with it empty."""
-    cache.clear()
+def _clean_cache(django_db_blocker: Any) -> None:
+    """Throttles live in the shared cache (a database table); each test starts with it empty."""
+    with django_db_blocker.unblock():
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_files(settings: Any) -> None:
+    """Pages render without a collected static manifest (the production storage needs one)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """Hashing costs nothing in tests (production keeps Django's slow hashers)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(scope="session")

@@ -8,3 +8,12 @@ class AccountsConfig(AppConfig):
     name = "atiende.accounts"
     label = "accounts"
     verbose_name = _("Accounts and staff")
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from atiende.accounts.language import remember_language_on_login
+
+        user_logged_in.connect(
+            remember_language_on_login, dispatch_uid="atiende.accounts.remember_language"
+        )

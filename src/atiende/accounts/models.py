@@ -33,9 +33,7 @@ class Account(models.Model):
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
-    def create_user(
-        self, email: str, password: str | None = None, **extra: Any
-    ) -> User:
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
         user = self.model(email=normalize_email(email), **extra)
         user.set_password(password)
         user.save(using=self._db)
@@ -78,7 +76,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     timezone = models.CharField(_("time zone"), max_length=64, default="America/Mexico_City")
     date_joined = models.DateTimeField(_("joined"), default=now)
 
-    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+    objects: ClassVar[UserManager] = UserManager()
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -229,9 +227,7 @@ class Membership(models.Model):
         SUPERVISOR = "supervisor", _("Supervisor")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
-    department = models.ForeignKey(
-        Department, on_delete=models.CASCADE, related_name="memberships"
-    )
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.AGENT)
 
     class Meta:

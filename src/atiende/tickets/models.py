@@ -189,3 +189,45 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.kind} {self.old_status}->{self.new_status}"
+
+
+class CannedReply(models.Model):
+    """A prepared answer of a department, with placeholders filled in when inserted."""
+
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.CASCADE,
+        related_name="canned_replies",
+    )
+    title = models.CharField(_("title"), max_length=120)
+    body = models.TextField(
+        _("text"),
+        help_text=_(
+            "Placeholders: {customer_name}, {ticket_id}, {agent_name}, {subject}, "
+            "{department}."
+        ),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
+        ordering = ["department", "title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Presence(models.Model):
+    """Which agent has which ticket open right now; shared by every app server."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="presences")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="presences"
+    )
+    last_seen = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "agent"], name="presence_once")
+        ]
+        indexes = [models.Index(fields=["ticket", "last_seen"], name="presence_recent")]
