@@ -45,15 +45,29 @@ class Cast:
 
 def customer_create(email: str, account: Account, name: str, language: str = "es") -> User:
     return User.objects.create_user(
-        email, PASSWORD, account=account, full_name=name, email_confirmed_at=now(),
+        email,
+        PASSWORD,
+        account=account,
+        full_name=name,
+        email_confirmed_at=now(),
         language=language,
     )
 
 
-def staff_create(email: str, name: str, department: Department | None, role: str = "agent",
-                 *, superuser: bool = False) -> User:
+def staff_create(
+    email: str,
+    name: str,
+    department: Department | None,
+    role: str = "agent",
+    *,
+    superuser: bool = False,
+) -> User:
     user = User.objects.create_user(
-        email, PASSWORD, is_staff=True, is_superuser=superuser, full_name=name,
+        email,
+        PASSWORD,
+        is_staff=True,
+        is_superuser=superuser,
+        full_name=name,
         email_confirmed_at=now(),
     )
     if department is not None:
@@ -112,13 +126,14 @@ def cast(db: None) -> Cast:
         agent_ops=staff_create("ops@example.com", "Omar Operaciones", operaciones),
         supervisor=staff_create("super@example.com", "Sara Supervisora", soporte, "supervisor"),
         admin=staff_create("admin@example.com", "Admin", None, superuser=True),
-        hosting=Service.objects.create(account=account, kind="hosting", name="ejemplo.mx",
-                                       plan="Plan Pyme"),
+        hosting=Service.objects.create(
+            account=account, kind="hosting", name="ejemplo.mx", plan="Plan Pyme"
+        ),
         domain=Service.objects.create(account=account, kind="domain", name="ejemplo.com.mx"),
-        cancelled_ssl=Service.objects.create(account=account, kind="ssl", name="www.ejemplo.mx",
-                                             status="cancelled"),
-        other_domain=Service.objects.create(account=other_account, kind="domain",
-                                            name="otra.net"),
+        cancelled_ssl=Service.objects.create(
+            account=account, kind="ssl", name="www.ejemplo.mx", status="cancelled"
+        ),
+        other_domain=Service.objects.create(account=other_account, kind="domain", name="otra.net"),
     )
 
 

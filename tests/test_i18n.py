@@ -25,26 +25,49 @@ def test_the_spanish_catalogue_translates_every_entry() -> None:
 
 
 def test_the_compiled_catalogue_matches_its_source() -> None:
-    source = {(e.msgctxt, e.msgid): e.msgstr for e in polib.pofile(str(CATALOGUE))
-              if e.msgstr and not e.obsolete}
-    compiled = {(e.msgctxt, e.msgid): e.msgstr
-                for e in polib.mofile(str(CATALOGUE.with_suffix(".mo"))) if e.msgid}
+    source = {
+        (e.msgctxt, e.msgid): e.msgstr
+        for e in polib.pofile(str(CATALOGUE))
+        if e.msgstr and not e.obsolete
+    }
+    compiled = {
+        (e.msgctxt, e.msgid): e.msgstr
+        for e in polib.mofile(str(CATALOGUE.with_suffix(".mo")))
+        if e.msgid
+    }
     assert compiled == source, "run `make messages` to compile the catalogue"
 
 
-@pytest.mark.skipif(shutil.which("xgettext") is None,
-                    reason="GNU gettext (xgettext) is not installed: cannot extract strings")
+@pytest.mark.skipif(
+    shutil.which("xgettext") is None,
+    reason="GNU gettext (xgettext) is not installed: cannot extract strings",
+)
 def test_no_string_in_the_code_is_missing_from_the_catalogue(tmp_path: Path) -> None:
     """Extract the strings afresh into a copy and compare with the committed catalogue."""
     copy = tmp_path / "atiende"
     shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
     subprocess.run(
-        [sys.executable, "-m", "django", "makemessages", "-l", "es", "--no-obsolete",
-         "--ignore", "static/*"],
-        cwd=copy, check=True, capture_output=True,
-        env={"DJANGO_SETTINGS_MODULE": "atiende.settings", "PATH": "/usr/bin:/bin",
-             "ATIENDE_DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "x",
-             "PYTHONPATH": str(PACKAGE.parent)},
+        [
+            sys.executable,
+            "-m",
+            "django",
+            "makemessages",
+            "-l",
+            "es",
+            "--no-obsolete",
+            "--ignore",
+            "static/*",
+        ],
+        cwd=copy,
+        check=True,
+        capture_output=True,
+        env={
+            "DJANGO_SETTINGS_MODULE": "atiende.settings",
+            "PATH": "/usr/bin:/bin",
+            "ATIENDE_DATA_DIR": str(tmp_path / "data"),
+            "SECRET_KEY": "x",
+            "PYTHONPATH": str(PACKAGE.parent),
+        },
     )
     extracted = polib.pofile(str(copy / "locale" / "es" / "LC_MESSAGES" / "django.po"))
     committed = {(e.msgctxt, e.msgid) for e in polib.pofile(str(CATALOGUE)) if e.msgstr}

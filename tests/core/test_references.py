@@ -50,7 +50,9 @@ def test_look_alike_letters_are_read_as_the_digits_they_resemble() -> None:
     assert reference_normalize("ATN-OO1I-LL00") == "ATN-0011-1100"
 
 
-@pytest.mark.parametrize("typed", ["", "ATN", "ATN-7K4Q", "ATN-7K4Q-M9X2-9", "hola mundo", "ATN-7K4Q-M9X*"])
+@pytest.mark.parametrize(
+    "typed", ["", "ATN", "ATN-7K4Q", "ATN-7K4Q-M9X2-9", "hola mundo", "ATN-7K4Q-M9X*"]
+)
 def test_text_that_cannot_be_a_reference_is_refused(typed: str) -> None:
     assert reference_normalize(typed) is None
 

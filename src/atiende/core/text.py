@@ -11,9 +11,7 @@ def strip_control(text: str, *, keep_newlines: bool = False) -> str:
     """Drop control and format characters (bidi overrides, NUL...), optionally keeping \\n."""
     allowed = {"\n", "\t"} if keep_newlines else set()
     return "".join(
-        char
-        for char in text
-        if char in allowed or unicodedata.category(char) not in _CONTROL
+        char for char in text if char in allowed or unicodedata.category(char) not in _CONTROL
     )
 
 

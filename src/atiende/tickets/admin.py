@@ -34,15 +34,38 @@ class EventInline(admin.TabularInline[Event, Ticket]):
 
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin[Ticket]):
-    list_display = ("reference", "subject", "account", "department", "status", "assignee",
-                    "updated_at")
+    list_display = (
+        "reference",
+        "subject",
+        "account",
+        "department",
+        "status",
+        "assignee",
+        "updated_at",
+    )
     list_filter = ("status", "department")
     search_fields = ("reference", "subject", "customer__email", "account__name")
     list_select_related = ("account", "department", "assignee")
-    readonly_fields = ("reference", "account", "customer", "department", "service", "subject",
-                       "status", "assignee", "channel", "created_at", "updated_at")
-    exclude = ("collaborators", "submission_key", "last_author_kind", "last_author_name",
-               "status_changed_at")
+    readonly_fields = (
+        "reference",
+        "account",
+        "customer",
+        "department",
+        "service",
+        "subject",
+        "status",
+        "assignee",
+        "channel",
+        "created_at",
+        "updated_at",
+    )
+    exclude = (
+        "collaborators",
+        "submission_key",
+        "last_author_kind",
+        "last_author_name",
+        "status_changed_at",
+    )
     inlines = (MessageInline, EventInline)
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -21,13 +21,63 @@ from atiende.core.errors import DomainError
 from atiende.core.text import strip_control
 
 EXECUTABLE_EXTENSIONS = frozenset(
-    """apk app bat bin cmd com cpl dll dmg exe gadget hta inf ins isp jar js jse lnk msc msi
-    msp mst pif ps1 ps2 psc1 reg scf scr sct sh shb sys vb vbe vbs ws wsc wsf wsh elf run
-    deb rpm""".split()
+    {
+        "apk",
+        "app",
+        "bat",
+        "bin",
+        "cmd",
+        "com",
+        "cpl",
+        "dll",
+        "dmg",
+        "exe",
+        "gadget",
+        "hta",
+        "inf",
+        "ins",
+        "isp",
+        "jar",
+        "js",
+        "jse",
+        "lnk",
+        "msc",
+        "msi",
+        "msp",
+        "mst",
+        "pif",
+        "ps1",
+        "ps2",
+        "psc1",
+        "reg",
+        "scf",
+        "scr",
+        "sct",
+        "sh",
+        "shb",
+        "sys",
+        "vb",
+        "vbe",
+        "vbs",
+        "ws",
+        "wsc",
+        "wsf",
+        "wsh",
+        "elf",
+        "run",
+        "deb",
+        "rpm",
+    }
 )
 # Magic numbers of executable formats: Windows PE, ELF, Mach-O (both byte orders, fat).
-EXECUTABLE_MAGIC = (b"MZ", b"\x7fELF", b"\xfe\xed\xfa", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe",
-                    b"\xca\xfe\xba\xbe")
+EXECUTABLE_MAGIC = (
+    b"MZ",
+    b"\x7fELF",
+    b"\xfe\xed\xfa",
+    b"\xce\xfa\xed\xfe",
+    b"\xcf\xfa\xed\xfe",
+    b"\xca\xfe\xba\xbe",
+)
 # Types we are willing to name for a download; anything else is application/octet-stream.
 SAFE_TYPES = {
     "pdf": "application/pdf",
@@ -83,7 +133,9 @@ def _head(upload: File[bytes]) -> bytes:
     return head if isinstance(head, bytes) else b""
 
 
-def attachments_validate(files: Sequence[File[bytes]], *, department: Department) -> list[CleanFile]:
+def attachments_validate(
+    files: Sequence[File[bytes]], *, department: Department
+) -> list[CleanFile]:
     """The files, cleaned, or a DomainError on the `attachments` field naming the bad one."""
     if len(files) > MAX_FILES_PER_MESSAGE:
         raise DomainError(
@@ -110,15 +162,18 @@ def attachments_validate(files: Sequence[File[bytes]], *, department: Department
             EXECUTABLE_MAGIC
         ):
             raise DomainError(
-                _("“%(name)s” looks like a program; for your safety programs cannot be attached. "
-                  "Compress it into a .zip file if you need to send it.")
+                _(
+                    "“%(name)s” looks like a program; for your safety programs cannot be attached. "
+                    "Compress it into a .zip file if you need to send it."
+                )
                 % {"name": filename},
                 field="attachments",
             )
         total += size
         cleaned.append(
-            CleanFile(file=upload, filename=filename, content_type=content_type_for(filename),
-                      size=size)
+            CleanFile(
+                file=upload, filename=filename, content_type=content_type_for(filename), size=size
+            )
         )
     if total > department.max_ticket_attachments_bytes:
         raise DomainError(

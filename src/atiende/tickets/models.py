@@ -195,15 +195,16 @@ class CannedReply(models.Model):
     """A prepared answer of a department, with placeholders filled in when inserted."""
 
     department = models.ForeignKey(
-        Department, verbose_name=_("department"), on_delete=models.CASCADE,
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.CASCADE,
         related_name="canned_replies",
     )
     title = models.CharField(_("title"), max_length=120)
     body = models.TextField(
         _("text"),
         help_text=_(
-            "Placeholders: {customer_name}, {ticket_id}, {agent_name}, {subject}, "
-            "{department}."
+            "Placeholders: {customer_name}, {ticket_id}, {agent_name}, {subject}, {department}."
         ),
     )
     is_active = models.BooleanField(_("active"), default=True)
@@ -227,7 +228,8 @@ class Presence(models.Model):
     last_seen = models.DateTimeField(default=now)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["ticket", "agent"], name="presence_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["ticket", "agent"], name="presence_once")]
         indexes = [models.Index(fields=["ticket", "last_seen"], name="presence_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.agent_id} @ {self.ticket_id}"

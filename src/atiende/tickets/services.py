@@ -31,7 +31,8 @@ BODY_MAX = 50_000
 
 
 def _clean_subject(subject: str) -> str:
-    cleaned = " ".join(strip_control(subject or "").split())
+    # Split on whitespace first: a line break must separate words, not vanish with the controls.
+    cleaned = " ".join(strip_control(" ".join((subject or "").split())).split())
     if not cleaned:
         raise DomainError(_("Write a subject: a short description of the matter."), field="subject")
     if len(cleaned) > SUBJECT_MAX:
@@ -44,8 +45,9 @@ def _clean_subject(subject: str) -> str:
 
 
 def _clean_body(body: str) -> str:
-    cleaned = strip_control((body or "").replace("\r\n", "\n").replace("\r", "\n"),
-                            keep_newlines=True).strip()
+    cleaned = strip_control(
+        (body or "").replace("\r\n", "\n").replace("\r", "\n"), keep_newlines=True
+    ).strip()
     if not cleaned:
         raise DomainError(_("Write a message."), field="body")
     if len(cleaned) > BODY_MAX:
@@ -65,8 +67,8 @@ def _actor_kind(user: User, channel: str) -> str:
 
 def _lock(ticket: Ticket) -> Ticket:
     """The ticket re-read inside the current transaction, its row locked until commit."""
-    return Ticket.objects.select_for_update().select_related("department", "account").get(
-        pk=ticket.pk
+    return (
+        Ticket.objects.select_for_update().select_related("department", "account").get(pk=ticket.pk)
     )
 
 
@@ -254,7 +256,11 @@ def ticket_reply(
         locked.last_author_name = author.display_name
         locked.save(
             update_fields=[
-                "status", "status_changed_at", "updated_at", "last_author_kind", "last_author_name"
+                "status",
+                "status_changed_at",
+                "updated_at",
+                "last_author_kind",
+                "last_author_name",
             ]
         )
         if author.is_staff:
@@ -263,8 +269,12 @@ def ticket_reply(
                 template="ticket_staff_reply",
                 to=customer.email,
                 language=customer.language,
-                context={"ticket": locked, "customer": customer, "message": message,
-                         "agent": author},
+                context={
+                    "ticket": locked,
+                    "customer": customer,
+                    "message": message,
+                    "agent": author,
+                },
                 ticket=locked,
                 reference=locked.reference,
             )
@@ -296,8 +306,12 @@ def ticket_close(
     """Close the ticket (Cerrado), by the customer or by staff."""
     action = Action.AGENT_CLOSE if actor.is_staff else Action.CUSTOMER_CLOSE
     return _status_action(
-        ticket=ticket, actor=actor, actor_kind=_actor_kind(actor, Channel.WEB), action=action,
-        expected_status=expected_status, reason=reason,
+        ticket=ticket,
+        actor=actor,
+        actor_kind=_actor_kind(actor, Channel.WEB),
+        action=action,
+        expected_status=expected_status,
+        reason=reason,
     )
 
 
@@ -307,8 +321,12 @@ def ticket_reopen(
     """Bring a closed (or, for staff, resolved) ticket back to Abierto."""
     action = Action.AGENT_REOPEN if actor.is_staff else Action.CUSTOMER_REOPEN
     return _status_action(
-        ticket=ticket, actor=actor, actor_kind=_actor_kind(actor, Channel.WEB), action=action,
-        expected_status=expected_status, reason=reason,
+        ticket=ticket,
+        actor=actor,
+        actor_kind=_actor_kind(actor, Channel.WEB),
+        action=action,
+        expected_status=expected_status,
+        reason=reason,
     )
 
 
@@ -319,13 +337,21 @@ def ticket_resolve(
     if not agent.is_staff:
         raise NotFound(_("Ticket not found."))
     return _status_action(
-        ticket=ticket, actor=agent, actor_kind=ActorKind.AGENT, action=Action.AGENT_RESOLVE,
-        expected_status=expected_status, reason=reason,
+        ticket=ticket,
+        actor=agent,
+        actor_kind=ActorKind.AGENT,
+        action=Action.AGENT_RESOLVE,
+        expected_status=expected_status,
+        reason=reason,
     )
 
 
 def ticket_add_note(
-    *, ticket: Ticket, agent: User, body: str, files: Sequence[File[bytes]] = (),
+    *,
+    ticket: Ticket,
+    agent: User,
+    body: str,
+    files: Sequence[File[bytes]] = (),
     submission_key: uuid.UUID | None = None,
 ) -> Message:
     """An internal note: staff only, never shown or sent to the customer, no status change."""
@@ -340,8 +366,12 @@ def ticket_add_note(
                 return existing
         next_status(Action.AGENT_NOTE, locked.status)
         message = Message.objects.create(
-            ticket=locked, author=agent, author_kind=ActorKind.AGENT, body=body,
-            is_internal=True, submission_key=submission_key,
+            ticket=locked,
+            author=agent,
+            author_kind=ActorKind.AGENT,
+            body=body,
+            is_internal=True,
+            submission_key=submission_key,
         )
         _store_files(message, files, locked.department)
     return message
@@ -354,8 +384,10 @@ def ticket_assign(*, ticket: Ticket, assignee: User | None, actor: User) -> Tick
         if assignee is not None and not (
             assignee.is_active
             and assignee.is_staff
-            and (assignee.is_superuser
-                 or assignee.memberships.filter(department=locked.department_id).exists())
+            and (
+                assignee.is_superuser
+                or assignee.memberships.filter(department=locked.department_id).exists()
+            )
         ):
             raise DomainError(
                 _("%(name)s does not work in %(department)s.")
@@ -365,7 +397,10 @@ def ticket_assign(*, ticket: Ticket, assignee: User | None, actor: User) -> Tick
         if locked.assignee_id == (assignee.pk if assignee else None):
             return locked
         Event.objects.create(
-            ticket=locked, kind=Event.Kind.ASSIGNED, actor=actor, actor_kind=ActorKind.AGENT,
+            ticket=locked,
+            kind=Event.Kind.ASSIGNED,
+            actor=actor,
+            actor_kind=ActorKind.AGENT,
             data={"from": locked.assignee_id, "to": assignee.pk if assignee else None},
         )
         locked.assignee = assignee

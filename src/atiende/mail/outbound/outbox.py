@@ -79,12 +79,11 @@ def outbox_deliver_due(*, limit: int = 100) -> int:
         status=OutboxMessage.Status.QUEUED, next_attempt_at__lte=now()
     ).order_by("id")
     for pk in list(due.values_list("pk", flat=True)[:limit]):
-        claimed = OutboxMessage.objects.filter(
-            pk=pk, status=OutboxMessage.Status.QUEUED
-        ).update(status=OutboxMessage.Status.SENDING, attempts=F("attempts") + 1)
+        claimed = OutboxMessage.objects.filter(pk=pk, status=OutboxMessage.Status.QUEUED).update(
+            status=OutboxMessage.Status.SENDING, attempts=F("attempts") + 1
+        )
         if not claimed:
             continue  # another worker took it
         row = OutboxMessage.objects.get(pk=pk)
         sent += outbox_deliver_one(row)
     return sent
-

@@ -1,0 +1,1 @@
+"""Helpers for the ticket domain's tests (the cast and fixtures live in tests/conftest.py)."""
