@@ -16,6 +16,16 @@ PACKAGE = Path(atiende.__file__).resolve().parent
 CATALOGUE = PACKAGE / "locale" / "es" / "LC_MESSAGES" / "django.po"
 
 
+def _key(entry: polib._BaseEntry) -> tuple[str | None, str]:
+    return (entry.msgctxt, entry.msgid)
+
+
+def _value(entry: polib._BaseEntry) -> str | tuple[str, ...]:
+    if entry.msgid_plural:
+        return tuple(entry.msgstr_plural[index] for index in sorted(entry.msgstr_plural))
+    return str(entry.msgstr)
+
+
 def test_the_spanish_catalogue_translates_every_entry() -> None:
     catalogue = polib.pofile(str(CATALOGUE))
     missing = [entry.msgid for entry in catalogue.untranslated_entries()]
@@ -70,6 +80,6 @@ def test_no_string_in_the_code_is_missing_from_the_catalogue(tmp_path: Path) -> 
         },
     )
     extracted = polib.pofile(str(copy / "locale" / "es" / "LC_MESSAGES" / "django.po"))
-    committed = {(e.msgctxt, e.msgid) for e in polib.pofile(str(CATALOGUE)) if e.msgstr}
-    new = sorted(str(e.msgid) for e in extracted if (e.msgctxt, e.msgid) not in committed)
+    committed = {_key(e) for e in polib.pofile(str(CATALOGUE)).translated_entries()}
+    new = sorted(str(e.msgid) for e in extracted if _key(e) not in committed)
     assert not new, f"strings missing from the Spanish catalogue (run `make messages`): {new}"

@@ -9,6 +9,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("cuenta/", include("atiende.accounts.urls")),
+    path("consola/", include("atiende.console.urls")),
     path("demo/", include("atiende.mail.urls")),
     path("", include("atiende.portal.urls")),
 ]

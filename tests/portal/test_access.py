@@ -119,7 +119,7 @@ class TestHome:
         assert response.status_code == 302
         assert response["Location"] == "/cuenta/entrar/"
 
-    def test_staff_land_in_the_admin_until_the_console_exists(self, cast: Cast) -> None:
+    def test_staff_land_in_the_console(self, cast: Cast) -> None:
         response = login(cast.agent).get("/")
         assert response.status_code == 302
-        assert response["Location"] == "/admin/"
+        assert response["Location"] == "/consola/"

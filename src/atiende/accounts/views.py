@@ -93,7 +93,11 @@ def login_locked_out(
         "locked_out_message": message,
         "next": request.POST.get("next", ""),
     }
-    return render(request, "accounts/login.html", context, status=429)
+    # The staff's login page has the same form; an attempt made there is answered there.
+    match = request.resolver_match
+    staff = match is not None and match.view_name == "console:login"
+    template = "console/login.html" if staff else "accounts/login.html"
+    return render(request, template, context, status=429)
 
 
 class LogoutView(auth_views.LogoutView):

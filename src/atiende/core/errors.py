@@ -24,3 +24,11 @@ class TransitionNotAllowed(DomainError):
 
 class StaleState(DomainError):
     """The object changed since the user looked at it; show him the current state."""
+
+
+class NewActivity(StaleState):
+    """Messages arrived since the user loaded the page; `message_ids` names them."""
+
+    def __init__(self, message: str | Promise, *, message_ids: list[int]) -> None:
+        super().__init__(message)
+        self.message_ids = message_ids

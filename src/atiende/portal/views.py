@@ -103,8 +103,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if not user.is_authenticated:
         return redirect("accounts:login")
     if user.is_staff:
-        # Until the agent console exists, staff work in the admin.
-        return redirect("admin:index")
+        return redirect("console:queue")
     return redirect("portal:ticket_list")
 
 

@@ -35,6 +35,7 @@ from atiende.accounts.models import User
 from atiende.core.references import reference_normalize
 from atiende.core.text import strip_control
 from atiende.tickets.models import Message, Ticket
+from atiende.tickets.selectors import ticket_list_for_agent
 
 QUERY_MAX = 200
 TERMS_MAX = 8
@@ -94,7 +95,7 @@ def _visible_tickets(user: User) -> QuerySet[Ticket] | None:
     if not user.is_authenticated or not user.is_active:
         return None
     if user.is_staff:
-        return Ticket.objects.all()
+        return ticket_list_for_agent(agent=user)
     if user.account_id is None:
         return None
     return Ticket.objects.filter(account_id=user.account_id)
@@ -119,11 +120,15 @@ def ticket_search(*, user: User, query: str, limit: int = 50) -> list[SearchHit]
     every_term = Q()
     any_term_in_body = Q()
     for term in terms:
-        every_term &= (
+        in_ticket = (
             Q(folded_subject__contains=term)
             | Q(reference__icontains=term)
             | Q(Exists(public_messages.filter(folded_body__contains=term)))
         )
+        if user.is_staff:
+            # Staff also find a ticket by its customer's e-mail or its service (a domain).
+            in_ticket |= Q(customer__email__icontains=term) | Q(service__name__icontains=term)
+        every_term &= in_ticket
         any_term_in_body |= Q(folded_body__contains=term)
     condition = every_term | Q(reference=canonical) if canonical else every_term
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from atiende.tickets.models import Event, Message, Ticket
+from atiende.tickets.models import CannedReply, Event, Message, Ticket
 
 
 class MessageInline(admin.TabularInline[Message, Ticket]):
@@ -73,3 +73,15 @@ class TicketAdmin(admin.ModelAdmin[Ticket]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Ticket | None = None) -> bool:
         return False
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin[CannedReply]):
+    """Each department's prepared answers; the placeholders are listed under the text."""
+
+    list_display = ("title", "department", "is_active")
+    list_filter = ("department", "is_active")
+    list_select_related = ("department",)
+    search_fields = ("title",)
+    ordering = ("department__position", "department__name", "title")
+    fields = ("department", "title", "body", "is_active")

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from atiende.accounts.models import Department, Service, User
 from atiende.core.clock import now
-from atiende.core.errors import DomainError, NotFound, StaleState
+from atiende.core.errors import DomainError, NewActivity, NotFound, StaleState
 from atiende.core.references import reference_generate
 from atiende.core.text import strip_control
 from atiende.mail.outbound.outbox import enqueue
@@ -65,7 +65,7 @@ def _actor_kind(user: User, channel: str) -> str:
     return ActorKind.EMAIL if channel == Channel.EMAIL else ActorKind.CUSTOMER
 
 
-def _lock(ticket: Ticket) -> Ticket:
+def lock_ticket(ticket: Ticket) -> Ticket:
     """The ticket re-read inside the current transaction, its row locked until commit."""
     return (
         Ticket.objects.select_for_update().select_related("department", "account").get(pk=ticket.pk)
@@ -216,16 +216,20 @@ def ticket_reply(
     submission_key: uuid.UUID | None = None,
     resolve: bool = False,
     confirm_reopen: bool = False,
+    seen_message_id: int | None = None,
 ) -> Message:
     """Add a public message to the thread and move the ticket as the lifecycle says.
 
-    A customer's message reopens the ticket (Abierto, from any status). A staff reply waits on
-    the customer (Pendiente), or resolves the ticket with `resolve`; on a Cerrado ticket a staff
-    reply needs `confirm_reopen`. Idempotent on `submission_key`.
+    A customer's message reopens the ticket (Abierto, from any status) and is announced to the
+    assignee and collaborators. A staff reply waits on the customer (Pendiente), or resolves the
+    ticket with `resolve`, and is mailed to the customer; on a Cerrado ticket a staff reply
+    needs `confirm_reopen`. With `seen_message_id` (the newest message the agent's page showed),
+    a message someone else added since raises NewActivity instead of sending blind.
+    Idempotent on `submission_key`.
     """
     body = _clean_body(body)
     with transaction.atomic():
-        locked = _lock(ticket)
+        locked = lock_ticket(ticket)
         if submission_key is not None:
             existing = Message.objects.filter(ticket=locked, submission_key=submission_key).first()
             if existing is not None:
@@ -236,6 +240,20 @@ def ticket_reply(
                 raise StaleState(
                     _("This ticket is closed. Confirm that your reply should reopen it.")
                 )
+            if seen_message_id is not None:
+                arrived = list(
+                    Message.objects.filter(ticket=locked, pk__gt=seen_message_id)
+                    .exclude(author=author)
+                    .values_list("pk", flat=True)
+                )
+                if arrived:
+                    raise NewActivity(
+                        _(
+                            "New messages arrived on this ticket while you were writing. "
+                            "Read them, then send your reply again."
+                        ),
+                        message_ids=arrived,
+                    )
             action = Action.AGENT_REPLY_RESOLVE if resolve else Action.AGENT_REPLY
         else:
             action = Action.CUSTOMER_REPLY
@@ -278,8 +296,26 @@ def ticket_reply(
                 ticket=locked,
                 reference=locked.reference,
             )
+        else:
+            _notify_staff_of_customer_message(locked, message)
     ticket.refresh_from_db()
     return message
+
+
+def _notify_staff_of_customer_message(ticket: Ticket, message: Message) -> None:
+    """The assignee and every collaborator hear of the customer's message."""
+    staff = {user.pk: user for user in ticket.collaborators.filter(is_active=True)}
+    if ticket.assignee is not None and ticket.assignee.is_active:
+        staff[ticket.assignee.pk] = ticket.assignee
+    for user in staff.values():
+        enqueue(
+            template="staff_customer_reply",
+            to=user.email,
+            language=user.language,
+            context={"ticket": ticket, "agent": user, "message": message},
+            ticket=ticket,
+            reference=ticket.reference,
+        )
 
 
 def _status_action(
@@ -292,7 +328,7 @@ def _status_action(
     reason: str = "",
 ) -> Ticket:
     with transaction.atomic():
-        locked = _lock(ticket)
+        locked = lock_ticket(ticket)
         _check_expected(locked, expected_status)
         _record_status(locked, action=action, actor=actor, actor_kind=actor_kind, reason=reason)
         locked.save(update_fields=["status", "status_changed_at"])
@@ -359,7 +395,7 @@ def ticket_add_note(
         raise NotFound(_("Ticket not found."))
     body = _clean_body(body)
     with transaction.atomic():
-        locked = _lock(ticket)
+        locked = lock_ticket(ticket)
         if submission_key is not None:
             existing = Message.objects.filter(ticket=locked, submission_key=submission_key).first()
             if existing is not None:
@@ -375,35 +411,3 @@ def ticket_add_note(
         )
         _store_files(message, files, locked.department)
     return message
-
-
-def ticket_assign(*, ticket: Ticket, assignee: User | None, actor: User) -> Ticket:
-    """Give the ticket to a staff member of its department (or to nobody)."""
-    with transaction.atomic():
-        locked = _lock(ticket)
-        if assignee is not None and not (
-            assignee.is_active
-            and assignee.is_staff
-            and (
-                assignee.is_superuser
-                or assignee.memberships.filter(department=locked.department_id).exists()
-            )
-        ):
-            raise DomainError(
-                _("%(name)s does not work in %(department)s.")
-                % {"name": assignee.display_name, "department": locked.department.name},
-                field="assignee",
-            )
-        if locked.assignee_id == (assignee.pk if assignee else None):
-            return locked
-        Event.objects.create(
-            ticket=locked,
-            kind=Event.Kind.ASSIGNED,
-            actor=actor,
-            actor_kind=ActorKind.AGENT,
-            data={"from": locked.assignee_id, "to": assignee.pk if assignee else None},
-        )
-        locked.assignee = assignee
-        locked.save(update_fields=["assignee"])
-    ticket.refresh_from_db()
-    return ticket

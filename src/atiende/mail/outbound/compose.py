@@ -36,11 +36,11 @@ def compose(
 ) -> Composed:
     context = {"site_url": settings.SITE_URL, **context}
     with translation.override(language):
-        subject = render_to_string(f"mail/{template}.subject.txt", context)
+        raw_subject = render_to_string(f"mail/{template}.subject.txt", context)
         body_text = render_to_string(f"mail/{template}.txt", context)
         body_html = render_to_string(f"mail/{template}.html", context)
     # A subject is one header line: no CR/LF may reach it, whatever the user typed.
-    subject = " ".join(strip_control(subject).split())
+    subject = " ".join(strip_control(raw_subject).split())
     if reference:
         subject = f"[#{reference}] {subject}"
     return Composed(

@@ -1,0 +1,12 @@
+"""The agent console under /consola/. Queue pages live in views_queue, the ticket page and
+its actions in views_ticket."""
+
+from __future__ import annotations
+
+from atiende.console import views_queue, views_ticket
+
+app_name = "console"
+urlpatterns = [
+    *views_queue.urlpatterns,
+    *views_ticket.urlpatterns,
+]
