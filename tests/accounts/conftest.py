@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
@@ -33,3 +35,19 @@ def outbox(template: str | None = None) -> list[OutboxMessage]:
     if template is not None:
         rows = rows.filter(template=template)
     return list(rows)
+
+
+@pytest.fixture(autouse=True)
+def _english_pages(settings: Any) -> None:
+    """These tests read the pages' English source texts: visitors without a language cookie
+    get English here (the product's default stays Spanish, tested in test_profile and e2e)."""
+    settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture
+def cast(cast: Cast) -> Cast:
+    """The cast, speaking English (see `_english_pages`)."""
+    User.objects.filter(pk__in=[cast.ana.pk, cast.beto.pk, cast.otro.pk]).update(language="en")
+    for user in (cast.ana, cast.beto, cast.otro):
+        user.refresh_from_db()
+    return cast

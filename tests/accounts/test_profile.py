@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
@@ -150,3 +151,13 @@ class TestTheLanguageFollowsTheUser:
 
         cast.ana.refresh_from_db()
         assert cast.ana.language == "es"
+
+
+@pytest.fixture
+def cast(cast: Cast) -> Cast:
+    """Here the cast keeps the product's default language, Spanish: these tests are about
+    how a saved language wins over the browser's."""
+    User.objects.filter(pk__in=[cast.ana.pk, cast.beto.pk, cast.otro.pk]).update(language="es")
+    for user in (cast.ana, cast.beto, cast.otro):
+        user.refresh_from_db()
+    return cast
