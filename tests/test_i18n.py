@@ -35,15 +35,9 @@ def test_the_spanish_catalogue_translates_every_entry() -> None:
 
 
 def test_the_compiled_catalogue_matches_its_source() -> None:
-    source = {
-        (e.msgctxt, e.msgid): e.msgstr
-        for e in polib.pofile(str(CATALOGUE))
-        if e.msgstr and not e.obsolete
-    }
+    source = {_key(e): _value(e) for e in polib.pofile(str(CATALOGUE)).translated_entries()}
     compiled = {
-        (e.msgctxt, e.msgid): e.msgstr
-        for e in polib.mofile(str(CATALOGUE.with_suffix(".mo")))
-        if e.msgid
+        _key(e): _value(e) for e in polib.mofile(str(CATALOGUE.with_suffix(".mo"))) if e.msgid
     }
     assert compiled == source, "run `make messages` to compile the catalogue"
 
