@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "huey.contrib.djhuey",
     "axes",
     "atiende.accounts",
     "atiende.tickets",
@@ -86,6 +87,7 @@ INSTALLED_APPS = [
     "atiende.portal",
     "atiende.console",
     "atiende.search",
+    "atiende.jobs",
 ]
 
 MIDDLEWARE = [
@@ -155,6 +157,21 @@ CACHES = {
         }
     )
 }
+
+# The background worker's queue: SQLite in the data dir by default (no extra server on one
+# machine), Redis when REDIS_URL is set (several machines). ATIENDE_TASKS_IMMEDIATE runs tasks
+# inline instead (tests).
+HUEY: dict[str, object] = {
+    "name": "atiende",
+    "immediate": env_bool("ATIENDE_TASKS_IMMEDIATE"),
+    "results": False,
+    "utc": True,
+    "consumer": {"workers": 2, "worker_type": "thread", "periodic": True},
+}
+if env_str("REDIS_URL"):
+    HUEY.update({"huey_class": "huey.RedisHuey", "url": env_str("REDIS_URL")})
+else:
+    HUEY.update({"huey_class": "huey.SqliteHuey", "filename": str(DATA_DIR / "queue.sqlite3")})
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

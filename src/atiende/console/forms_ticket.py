@@ -25,6 +25,7 @@ __all__ = [
     "MoveForm",
     "NoteForm",
     "PresenceForm",
+    "PresenceLeaveForm",
     "ReplyForm",
     "StatusForm",
     "domain_error_to_form",
@@ -164,3 +165,9 @@ class PresenceForm(forms.Form):
     """The heartbeat: the newest message the page shows, to tell whether others arrived."""
 
     seen = forms.IntegerField(required=False, min_value=0)
+
+
+class PresenceLeaveForm(forms.Form):
+    """The page is left: the moment of its last touch (a later one is another page's)."""
+
+    touched = forms.DateTimeField(required=False)

@@ -29,6 +29,7 @@ from atiende.console.forms_ticket import (
     MoveForm,
     NoteForm,
     PresenceForm,
+    PresenceLeaveForm,
     ReplyForm,
     StatusForm,
     domain_error_to_form,
@@ -115,7 +116,7 @@ def _ticket_page(
 ) -> HttpResponse:
     """The whole ticket in a fixed number of queries, whatever the length of its history."""
     agent = request.user
-    presence_touch(ticket=ticket, agent=agent)
+    touched = presence_touch(ticket=ticket, agent=agent)
     others = presence_others(ticket=ticket, agent=agent)
     thread = list(ticket_thread_for_agent(ticket=ticket))
     events = list(ticket_events_for_agent(ticket=ticket))
@@ -159,6 +160,7 @@ def _ticket_page(
             "seen_message_id": seen_message_id,
             "others": others,
             "presence_beat": PRESENCE_BEAT,
+            "presence_touched": touched.isoformat(),
             "collaborators": collaborators,
             "is_collaborator": any(person.pk == agent.pk for person in collaborators),
             "works_here": works_here,
@@ -452,7 +454,7 @@ def presence_beat(request: AgentRequest, reference: str) -> HttpResponse:
     """The page's heartbeat: I am still here; who else is; did messages arrive since `seen`?"""
     ticket = _ticket(request, reference)
     agent = request.user
-    presence_touch(ticket=ticket, agent=agent)
+    touched = presence_touch(ticket=ticket, agent=agent)
     form = PresenceForm(request.POST)
     seen = form.cleaned_data["seen"] if form.is_valid() else None
     arrived = (
@@ -472,14 +474,19 @@ def presence_beat(request: AgentRequest, reference: str) -> HttpResponse:
         )
     )
     response["Cache-Control"] = "private, no-store"
+    response["X-Presence-Touched"] = touched.isoformat()  # the page keeps it for leaving
     return response
 
 
 @staff_page
 @require_POST
 def presence_gone(request: AgentRequest, reference: str) -> HttpResponse:
-    """The page was left (sent by the browser as it unloads the page)."""
-    presence_leave(ticket=_ticket(request, reference), agent=request.user)
+    """The page was left (sent by the browser as it unloads the page). The browser sends this
+    after the next page loaded: when that page is this ticket again, it touched later than
+    `touched`, the leaving page's last touch, and the agent stays present."""
+    form = PresenceLeaveForm(request.POST)
+    touched_at = form.cleaned_data["touched"] if form.is_valid() else None
+    presence_leave(ticket=_ticket(request, reference), agent=request.user, touched_at=touched_at)
     return HttpResponse(status=204)
 
 

@@ -35,6 +35,11 @@ class OutboxMessage(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=now)
     last_error = models.TextField(blank=True)
+    # When a worker took the row for sending; a row stuck in `sending` past its lease
+    # belonged to a worker that died and is taken again.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # tickets.Attachment ids to attach (a staff reply carries its files).
+    attachment_ids = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(_("created"), default=now)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
@@ -44,6 +49,7 @@ class OutboxMessage(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="outbox_due"),
+            models.Index(fields=["ticket", "status"], name="outbox_ticket_pending"),
         ]
 
     def __str__(self) -> str:

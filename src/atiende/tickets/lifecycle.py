@@ -33,6 +33,7 @@ class Action(models.TextChoices):
     AGENT_RESOLVE = "agent_resolve", _("staff resolved")
     AGENT_CLOSE = "agent_close", _("staff closed")
     AGENT_REOPEN = "agent_reopen", _("staff reopened")
+    SYSTEM_AUTO_RESOLVE = "system_auto_resolve", _("resolved by the system")
     SYSTEM_AUTO_CLOSE = "system_auto_close", _("closed by the system")
 
 
@@ -60,10 +61,20 @@ TRANSITIONS: dict[Action, Transition] = {
     Action.AGENT_RESOLVE: Transition(frozenset({Status.OPEN, Status.PENDING}), Status.RESOLVED),
     Action.AGENT_CLOSE: Transition(ACTIVE, Status.CLOSED),
     Action.AGENT_REOPEN: Transition(frozenset({Status.RESOLVED, Status.CLOSED}), Status.OPEN),
+    # No customer answer before the deadline: a Pendiente ticket is first marked resolved...
+    Action.SYSTEM_AUTO_RESOLVE: Transition(frozenset({Status.PENDING}), Status.RESOLVED),
+    # ...and a Resuelto one is closed.
     Action.SYSTEM_AUTO_CLOSE: Transition(
         frozenset({Status.PENDING, Status.RESOLVED}), Status.CLOSED
     ),
 }
+
+# Staff actions after which the ticket waits on the customer: they (re)start the auto-close
+# deadline. Any other change that leaves Pendiente/Resuelto clears it.
+WAITING_ON_CUSTOMER = frozenset(
+    {Action.AGENT_REPLY, Action.AGENT_REPLY_RESOLVE, Action.AGENT_RESOLVE}
+)
+AUTO_CLOSING = frozenset({Status.PENDING, Status.RESOLVED})
 
 CUSTOMER_ACTIONS = (Action.CUSTOMER_REPLY, Action.CUSTOMER_CLOSE, Action.CUSTOMER_REOPEN)
 

@@ -71,6 +71,11 @@ class Ticket(models.Model):
     )
     last_author_name = models.CharField(max_length=150, blank=True)
     status_changed_at = models.DateTimeField(default=now)
+    # When the system closes a ticket that waits on the customer, and when it reminds him
+    # first; None when nothing is due. The sweep reads only rows with a deadline (partial
+    # indexes), so its cost grows with the tickets due, not with all tickets.
+    auto_close_at = models.DateTimeField(null=True, blank=True)
+    reminder_at = models.DateTimeField(null=True, blank=True)
     # Set by a form or an API client so that a resubmitted request opens no second ticket.
     submission_key = models.UUIDField(null=True, blank=True, editable=False)
 
@@ -89,6 +94,16 @@ class Ticket(models.Model):
             models.Index(fields=["department", "status", "-updated_at"], name="ticket_queue"),
             models.Index(fields=["assignee", "status"], name="ticket_assignee"),
             models.Index(fields=["status", "status_changed_at"], name="ticket_status_since"),
+            models.Index(
+                fields=["auto_close_at"],
+                name="ticket_auto_close_due",
+                condition=models.Q(auto_close_at__isnull=False),
+            ),
+            models.Index(
+                fields=["reminder_at"],
+                name="ticket_reminder_due",
+                condition=models.Q(reminder_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

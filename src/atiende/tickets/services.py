@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from atiende.accounts.models import Department, Service, User
 from atiende.core.clock import now
@@ -23,9 +27,22 @@ from atiende.core.references import reference_generate
 from atiende.core.text import strip_control
 from atiende.mail.outbound.outbox import enqueue
 from atiende.tickets.attachments import attachments_validate
-from atiende.tickets.lifecycle import Action, Status, next_status
+from atiende.tickets.lifecycle import (
+    AUTO_CLOSING,
+    WAITING_ON_CUSTOMER,
+    Action,
+    Status,
+    next_status,
+)
 from atiende.tickets.models import ActorKind, Attachment, Channel, Event, Message, Ticket
 
+# The customer hears of a closing or reopening done by staff (his own he just did).
+STAFF_STATUS_NOTICES = {
+    Action.AGENT_CLOSE: "ticket_closed_by_staff",
+    Action.AGENT_REOPEN: "ticket_reopened_by_staff",
+}
+# What `_record_status` may change, for save(update_fields=...).
+STATUS_FIELDS = ["status", "status_changed_at", "auto_close_at", "reminder_at"]
 SUBJECT_MAX = 200
 BODY_MAX = 50_000
 
@@ -83,9 +100,15 @@ def _check_expected(ticket: Ticket, expected_status: str | None) -> None:
 def _record_status(
     ticket: Ticket, *, action: Action, actor: User | None, actor_kind: str, reason: str = ""
 ) -> None:
-    """Apply `action` to the locked `ticket` and record the change as an event."""
+    """Apply `action` to the locked `ticket`, record the change as an event, and keep the
+    auto-close deadline in step (the caller saves STATUS_FIELDS)."""
     old = ticket.status
     new = next_status(action, old)
+    if action in WAITING_ON_CUSTOMER:
+        deadline_start(ticket)
+    elif new not in AUTO_CLOSING or new != old:
+        ticket.auto_close_at = None
+        ticket.reminder_at = None
     if new != old:
         ticket.status = new
         ticket.status_changed_at = now()
@@ -99,6 +122,18 @@ def _record_status(
             new_status=new,
             reason=reason,
         )
+
+
+def deadline_start(ticket: Ticket) -> None:
+    """The ticket now waits on the customer: it closes by itself after the department's
+    hours, with a reminder first when the department asks for one."""
+    department = ticket.department
+    ticket.auto_close_at = now() + timedelta(hours=department.auto_close_hours)
+    ticket.reminder_at = (
+        ticket.auto_close_at - timedelta(hours=department.reminder_hours)
+        if department.reminder_hours and department.reminder_hours < department.auto_close_hours
+        else None
+    )
 
 
 def _store_files(message: Message, files: Sequence[File[bytes]], department: Department) -> None:
@@ -198,6 +233,7 @@ def ticket_open(
                 ticket=ticket,
                 reference=ticket.reference,
             )
+            _notify_department_of_new_ticket(ticket, message)
     except IntegrityError:
         # Two submissions of one form raced; the first one's ticket is the answer.
         if submission_key is None:
@@ -273,13 +309,7 @@ def ticket_reply(
         locked.last_author_kind = kind
         locked.last_author_name = author.display_name
         locked.save(
-            update_fields=[
-                "status",
-                "status_changed_at",
-                "updated_at",
-                "last_author_kind",
-                "last_author_name",
-            ]
+            update_fields=[*STATUS_FIELDS, "updated_at", "last_author_kind", "last_author_name"]
         )
         if author.is_staff:
             customer = locked.customer
@@ -295,11 +325,27 @@ def ticket_reply(
                 },
                 ticket=locked,
                 reference=locked.reference,
+                attachment_ids=list(message.attachments.values_list("pk", flat=True)),
             )
         else:
             _notify_staff_of_customer_message(locked, message)
     ticket.refresh_from_db()
     return message
+
+
+def _notify_department_of_new_ticket(ticket: Ticket, message: Message) -> None:
+    """Every active agent of the ticket's department hears of a new ticket."""
+    for agent in User.objects.filter(
+        is_active=True, is_staff=True, memberships__department_id=ticket.department_id
+    ).distinct():
+        enqueue(
+            template="staff_new_ticket",
+            to=agent.email,
+            language=agent.language,
+            context={"ticket": ticket, "agent": agent, "message": message},
+            ticket=ticket,
+            reference=ticket.reference,
+        )
 
 
 def _notify_staff_of_customer_message(ticket: Ticket, message: Message) -> None:
@@ -331,7 +377,17 @@ def _status_action(
         locked = lock_ticket(ticket)
         _check_expected(locked, expected_status)
         _record_status(locked, action=action, actor=actor, actor_kind=actor_kind, reason=reason)
-        locked.save(update_fields=["status", "status_changed_at"])
+        locked.save(update_fields=STATUS_FIELDS)
+        if action in STAFF_STATUS_NOTICES and actor is not None:
+            customer = locked.customer
+            enqueue(
+                template=STAFF_STATUS_NOTICES[action],
+                to=customer.email,
+                language=customer.language,
+                context={"ticket": locked, "customer": customer, "agent": actor, "reason": reason},
+                ticket=locked,
+                reference=locked.reference,
+            )
     ticket.refresh_from_db()
     return ticket
 
@@ -411,3 +467,103 @@ def ticket_add_note(
         )
         _store_files(message, files, locked.department)
     return message
+
+
+def _system_reason(text: str) -> str:
+    """Reasons the system writes are stored in the site's language: every reader shares it."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(text)
+
+
+def ticket_auto_close(*, ticket_id: int, moment: datetime) -> bool:
+    """Close one ticket whose deadline passed at `moment`; True when this call closed it.
+
+    Locks the row and re-checks the deadline inside the transaction, so two sweeps running at
+    once (on any number of machines) close each ticket once and send one notice. A Pendiente
+    ticket is first marked resolved, then closed: two events with actor *system*.
+    """
+    with transaction.atomic():
+        ticket = (
+            Ticket.objects.select_for_update(skip_locked=True)
+            .select_related("department", "customer")
+            .filter(pk=ticket_id)
+            .first()
+        )
+        if ticket is None or ticket.auto_close_at is None or ticket.auto_close_at > moment:
+            return False  # another sweep has it, or a customer answered meanwhile
+        hours = ticket.department.auto_close_hours
+        reason = _system_reason(
+            ngettext(
+                "No reply from the customer within %(hours)d hour.",
+                "No reply from the customer within %(hours)d hours.",
+                hours,
+            )
+            % {"hours": hours}
+        )
+        if ticket.status not in AUTO_CLOSING:
+            ticket.auto_close_at = ticket.reminder_at = None
+            ticket.save(update_fields=STATUS_FIELDS)
+            return False
+        was_pending = ticket.status == Status.PENDING
+        if was_pending:
+            _record_status(
+                ticket,
+                action=Action.SYSTEM_AUTO_RESOLVE,
+                actor=None,
+                actor_kind=ActorKind.SYSTEM,
+                reason=reason,
+            )
+        _record_status(
+            ticket,
+            action=Action.SYSTEM_AUTO_CLOSE,
+            actor=None,
+            actor_kind=ActorKind.SYSTEM,
+            reason=reason,
+        )
+        ticket.save(update_fields=STATUS_FIELDS)
+        customer = ticket.customer
+        enqueue(
+            template="ticket_auto_closed",
+            to=customer.email,
+            language=customer.language,
+            context={
+                "ticket": ticket,
+                "customer": customer,
+                "hours": hours,
+                "was_pending": was_pending,
+            },
+            ticket=ticket,
+            reference=ticket.reference,
+        )
+    return True
+
+
+def ticket_auto_close_remind(*, ticket_id: int, moment: datetime) -> bool:
+    """Send the one reminder before the auto-close; True when this call sent it.
+
+    The reminder time is cleared by a conditional UPDATE in the transaction that writes the
+    mail: whoever clears it sends it, so it is sent once whatever runs at the same time.
+    """
+    with transaction.atomic():
+        ticket = (
+            Ticket.objects.select_related("department", "customer")
+            .filter(pk=ticket_id, reminder_at__lte=moment, status__in=AUTO_CLOSING)
+            .first()
+        )
+        if ticket is None or ticket.reminder_at is None:
+            return False
+        claimed = Ticket.objects.filter(pk=ticket_id, reminder_at=ticket.reminder_at).update(
+            reminder_at=None
+        )
+        if not claimed:
+            return False
+        customer = ticket.customer
+        enqueue(
+            template="ticket_auto_close_reminder",
+            to=customer.email,
+            language=customer.language,
+            context={"ticket": ticket, "customer": customer},
+            ticket=ticket,
+            reference=ticket.reference,
+        )
+    return True

@@ -43,10 +43,21 @@ def compose(
     subject = " ".join(strip_control(raw_subject).split())
     if reference:
         subject = f"[#{reference}] {subject}"
+    headers = {"Auto-Submitted": "auto-generated"}
+    if reference:
+        # Every mail of a ticket points at one root, so mail clients keep them in one thread
+        # and a reply names the ticket in In-Reply-To/References as well as in the subject.
+        root = ticket_thread_root(reference)
+        headers.update({"In-Reply-To": root, "References": root, "X-Atiende-Ticket": reference})
     return Composed(
         subject=subject[:300],
         body_text=body_text.strip() + "\n",
         body_html=body_html,
         message_id=message_id_new(),
-        headers={"Auto-Submitted": "auto-generated"},
+        headers=headers,
     )
+
+
+def ticket_thread_root(reference: str) -> str:
+    """The Message-ID every mail of a ticket refers to (the ticket itself, as a thread)."""
+    return f"<ticket.{reference.lower()}@{settings.ATIENDE_MAIL_DOMAIN}>"

@@ -1,25 +1,53 @@
 """Writing to the outbox, and delivering what waits in it.
 
 `enqueue()` must run inside the transaction of the change that causes the mail: the row and
-the change commit together or not at all. Delivery claims a row with a conditional UPDATE,
-so any number of workers may deliver at once and no row is sent twice.
+the change commit together or not at all. After the commit a worker is asked to deliver
+(`outbox_enqueued` signal); the periodic job catches anything that was missed.
+
+Delivery claims each row with a conditional UPDATE (queued -> sending), so any number of
+workers may drain the outbox at once and no row is sent twice. A row is marked sent right
+after the server accepts it: a worker killed between the server's "250 OK" and that UPDATE
+leaves the row in `sending`; its lease runs out and it is sent again. That instant is the
+only window for a duplicate.
+
+Temporary failures (connection refused, timeout, 4xx) are retried with exponential backoff;
+a permanent one (5xx) or too many attempts marks the row failed, for an administrator to see
+and send again. Rows of one ticket leave in the order they were written: a row waits while
+an earlier row of its ticket is still on its way.
 """
 
 from __future__ import annotations
 
 import logging
+import smtplib
+from datetime import timedelta
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
+from django.dispatch import Signal
 
 from atiende.core.clock import now
 from atiende.mail.models import OutboxMessage
 from atiende.mail.outbound.compose import compose
 
 logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12
+BACKOFF_FIRST = timedelta(minutes=1)
+BACKOFF_MAX = timedelta(hours=1)
+# A row left in `sending` longer than this belonged to a worker that died: send it again.
+SENDING_LEASE = timedelta(minutes=10)
+
+# Sent after the commit of a transaction that wrote outbox rows: the jobs app answers by
+# asking a worker to deliver now rather than at the next periodic run.
+outbox_enqueued = Signal()
+
+Status = OutboxMessage.Status
 
 
 def enqueue(
@@ -30,6 +58,7 @@ def enqueue(
     context: dict[str, Any],
     ticket: Any | None = None,
     reference: str | None = None,
+    attachment_ids: list[int] | None = None,
 ) -> OutboxMessage:
     """Render a notification and store it, to be delivered once the transaction commits."""
     composed = compose(template=template, language=language, context=context, reference=reference)
@@ -42,48 +71,133 @@ def enqueue(
         message_id=composed.message_id,
         headers=composed.headers,
         ticket=ticket,
+        attachment_ids=attachment_ids or [],
     )
-    transaction.on_commit(lambda: outbox_deliver_due(limit=20))
+    transaction.on_commit(lambda: outbox_enqueued.send(sender=OutboxMessage))
     return row
 
 
-def outbox_deliver_one(row: OutboxMessage) -> bool:
-    """Send one claimed row; returns whether the mail server accepted it."""
+def backoff(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failed attempt: 1, 2, 4 ... minutes, at most
+    an hour."""
+    return min(BACKOFF_FIRST * int(2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+
+
+def is_permanent(error: BaseException) -> bool:
+    """A 5xx answer will not change by asking again; anything else may."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _message in error.recipients.values()]
+        return bool(codes) and all(500 <= code < 600 for code in codes)
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 500 <= error.smtp_code < 600
+    return False
+
+
+def _build(row: OutboxMessage, connection: BaseEmailBackend) -> EmailMultiAlternatives:
     message = EmailMultiAlternatives(
         subject=row.subject,
         body=row.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[row.to],
         headers={"Message-ID": row.message_id, **row.headers},
+        connection=connection,
     )
     if row.body_html:
         message.attach_alternative(row.body_html, "text/html")
-    try:
-        message.send()
-    except Exception as error:  # any transport failure: keep the row for a later attempt
-        logger.warning("outbox %s: delivery failed: %s", row.pk, error)
-        OutboxMessage.objects.filter(pk=row.pk).update(
-            status=OutboxMessage.Status.QUEUED, last_error=str(error)[:2000]
+    if row.attachment_ids:
+        attachment_model = apps.get_model("tickets", "Attachment")
+        for attachment in attachment_model.objects.filter(pk__in=row.attachment_ids).order_by("pk"):
+            with attachment.file.open("rb") as handle:
+                message.attach(attachment.filename, handle.read(), attachment.content_type)
+    return message
+
+
+def _claim(pk: int, moment: Any) -> OutboxMessage | None:
+    """Take one due row for this worker, or None when another worker took it first."""
+    claimed = (
+        OutboxMessage.objects.filter(pk=pk)
+        .filter(
+            Q(status=Status.QUEUED, next_attempt_at__lte=moment)
+            | Q(status=Status.SENDING, claimed_at__lt=moment - SENDING_LEASE)
         )
-        return False
-    OutboxMessage.objects.filter(pk=row.pk).update(
-        status=OutboxMessage.Status.SENT, sent_at=now(), last_error=""
+        .update(status=Status.SENDING, claimed_at=moment, attempts=F("attempts") + 1)
     )
-    return True
+    return OutboxMessage.objects.get(pk=pk) if claimed else None
 
 
-def outbox_deliver_due(*, limit: int = 100) -> int:
-    """Deliver queued rows that are due; returns how many the server accepted."""
-    sent = 0
-    due = OutboxMessage.objects.filter(
-        status=OutboxMessage.Status.QUEUED, next_attempt_at__lte=now()
-    ).order_by("id")
-    for pk in list(due.values_list("pk", flat=True)[:limit]):
-        claimed = OutboxMessage.objects.filter(pk=pk, status=OutboxMessage.Status.QUEUED).update(
-            status=OutboxMessage.Status.SENDING, attempts=F("attempts") + 1
+def _failed(row: OutboxMessage, error: BaseException) -> None:
+    permanent = is_permanent(error)
+    text = f"{type(error).__name__}: {error}"[:2000]
+    if permanent or row.attempts >= MAX_ATTEMPTS:
+        logger.error("outbox %s to %s failed for good: %s", row.pk, row.to, text)
+        OutboxMessage.objects.filter(pk=row.pk, status=Status.SENDING).update(
+            status=Status.FAILED, last_error=text, claimed_at=None
         )
-        if not claimed:
-            continue  # another worker took it
-        row = OutboxMessage.objects.get(pk=pk)
-        sent += outbox_deliver_one(row)
+    else:
+        logger.warning("outbox %s to %s: attempt %s failed: %s", row.pk, row.to, row.attempts, text)
+        OutboxMessage.objects.filter(pk=row.pk, status=Status.SENDING).update(
+            status=Status.QUEUED,
+            last_error=text,
+            claimed_at=None,
+            next_attempt_at=now() + backoff(row.attempts),
+        )
+
+
+def outbox_due_ids(*, limit: int) -> list[int]:
+    """Rows that may leave now, oldest first, none behind an earlier row of its ticket."""
+    moment = now()
+    earlier_on_its_way = OutboxMessage.objects.filter(
+        ticket_id=OuterRef("ticket_id"),
+        pk__lt=OuterRef("pk"),
+        status__in=[Status.QUEUED, Status.SENDING],
+    )
+    return list(
+        OutboxMessage.objects.filter(
+            Q(status=Status.QUEUED, next_attempt_at__lte=moment)
+            | Q(status=Status.SENDING, claimed_at__lt=moment - SENDING_LEASE)
+        )
+        .exclude(Exists(earlier_on_its_way))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def outbox_deliver_due(*, limit: int = 200) -> int:
+    """Deliver what is due (up to `limit` rows) over one connection; returns how many the
+    server accepted. Safe to run in any number of workers at once."""
+    sent = 0
+    connection = get_connection()
+    try:
+        for pk in outbox_due_ids(limit=limit):
+            row = _claim(pk, now())
+            if row is None:
+                continue  # another worker took it
+            try:
+                _build(row, connection).send()
+            except (TimeoutError, smtplib.SMTPException, OSError) as error:
+                _failed(row, error)
+                connection.close()  # a broken session must not poison the next row
+                if not is_permanent(error) and not isinstance(error, smtplib.SMTPRecipientsRefused):
+                    break  # the server is unwell: leave the rest for the next run
+                continue
+            except Exception as error:  # a row that cannot be built (file gone...)
+                logger.exception("outbox %s cannot be sent", row.pk)
+                _failed(row, error)
+                continue
+            OutboxMessage.objects.filter(pk=row.pk).update(
+                status=Status.SENT, sent_at=now(), last_error="", claimed_at=None
+            )
+            sent += 1
+    finally:
+        connection.close()
     return sent
+
+
+def outbox_resend(*, row_id: int) -> bool:
+    """An administrator sends a failed row again: back to the queue, attempts from zero."""
+    updated = OutboxMessage.objects.filter(pk=row_id, status=Status.FAILED).update(
+        status=Status.QUEUED, attempts=0, next_attempt_at=now(), last_error=""
+    )
+    if updated:
+        transaction.on_commit(lambda: outbox_enqueued.send(sender=OutboxMessage))
+    return bool(updated)

@@ -22,7 +22,9 @@
           headers: { "X-CSRFToken": csrfToken() },
           redirect: "error", // a logged-out session answers with the login page: ignore it
         });
-        if (response.ok) box.innerHTML = await response.text();
+        if (!response.ok) return;
+        box.dataset.touched = response.headers.get("X-Presence-Touched") || box.dataset.touched || "";
+        box.innerHTML = await response.text();
       } catch (_) { /* offline or logged out: the next beat tries again */ }
     }
     window.setInterval(beat, every);
@@ -31,6 +33,9 @@
       if (!box.dataset.leaveUrl || !navigator.sendBeacon) return;
       const body = new FormData();
       body.append("csrfmiddlewaretoken", csrfToken());
+      // The time of this page's last touch: when the next page is this ticket again, it has
+      // touched since (the browser sends this only after it loaded), and the agent stays.
+      body.append("touched", box.dataset.touched || "");
       navigator.sendBeacon(box.dataset.leaveUrl, body);
     });
   }

@@ -1,0 +1,18 @@
+"""`atiende worker`: the background worker (huey's consumer with our periodic jobs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Run the background worker: outbox delivery, the auto-close sweep, periodic jobs."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--workers", type=int, default=2, help="worker threads (default 2)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("run_huey", workers=options["workers"], worker_type="thread")

@@ -1,0 +1,34 @@
+"""Every periodic job of Atiende, in one place.
+
+Each runs in the worker (`atiende worker`, started by `make run`). Every job is safe to run in
+several workers at once: the work it does is claimed row by row with conditional UPDATEs or
+row locks, never by trusting that it runs alone.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+from atiende.mail.outbound.outbox import outbox_deliver_due
+from atiende.tickets.automation import auto_close_sweep
+
+logger = logging.getLogger(__name__)
+
+
+@db_periodic_task(crontab(minute="*"), retries=1, retry_delay=10)
+def auto_close_sweep_task() -> None:
+    """Every minute: reminders and automatic closes that are due (the 72-hour rule)."""
+    result = auto_close_sweep()
+    if result.reminded or result.closed:
+        logger.info("auto-close sweep: %s reminded, %s closed", result.reminded, result.closed)
+
+
+@db_periodic_task(crontab(minute="*"), retries=1, retry_delay=10)
+def outbox_deliver_periodic_task() -> None:
+    """Every minute: mail that waited (retries after backoff, anything a kick missed)."""
+    sent = outbox_deliver_due(limit=1000)
+    if sent:
+        logger.info("outbox: %s sent", sent)
