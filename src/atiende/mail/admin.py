@@ -1,31 +1,192 @@
+"""The outbox for administrators: what is queued, sent and failed, and sending a failed row again.
+
+Rows are a record of what was sent: nobody adds, edits or deletes them here. The one write is
+*Send again* (an action on the list, and a button on a failed row's page), which calls
+`outbox_resend()`, the same function any other caller would use.
+"""
+
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
+from django.contrib.auth import get_permission_codename
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
+from django.urls import URLPattern, path, reverse
+from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from atiende.mail.models import OutboxMessage
+from atiende.mail.outbound.outbox import outbox_resend
+
+ERROR_SHORT = 80
 
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(admin.ModelAdmin[OutboxMessage]):
-    list_display = ("created_at", "to", "subject", "status", "attempts", "sent_at")
-    list_filter = ("status", "template")
-    search_fields = ("to", "subject", "message_id")
-    readonly_fields = (
+    list_display = (
+        "created_at",
+        "status",
         "template",
         "to",
         "subject",
-        "body_text",
-        "body_html",
-        "message_id",
-        "headers",
-        "ticket",
-        "status",
         "attempts",
-        "next_attempt_at",
-        "last_error",
-        "created_at",
+        "error_short",
         "sent_at",
     )
+    list_filter = ("status", "template")
+    search_fields = ("to", "subject", "message_id", "ticket__reference")
+    # The primary key follows creation and is indexed: a long outbox lists without a sort.
+    ordering = ("-id",)
+    # COUNT(*) over a large outbox on every page is not worth the exact total.
+    show_full_result_count = False
+    actions = ("resend",)
+    fieldsets = (
+        (
+            None,
+            {"fields": ("status", "template", "to", "subject", "ticket", "created_at", "sent_at")},
+        ),
+        (
+            _("Delivery"),
+            {"fields": ("attempts", "next_attempt_at", "claimed_at", "last_error")},
+        ),
+        (
+            _("Message"),
+            {"fields": ("message_id", "headers", "attachment_ids", "body_text", "body_html")},
+        ),
+    )
+    readonly_fields = (
+        "status",
+        "template",
+        "to",
+        "subject",
+        "ticket",
+        "created_at",
+        "sent_at",
+        "attempts",
+        "next_attempt_at",
+        "claimed_at",
+        "last_error",
+        "message_id",
+        "headers",
+        "attachment_ids",
+        "body_text",
+        "body_html",
+    )
 
-    def has_add_permission(self, request: object) -> bool:
+    # --- read-only ----------------------------------------------------------------------
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_change_permission(self, request: HttpRequest, obj: OutboxMessage | None = None) -> bool:
+        # A saved form would write the whole row back over what a worker changed meanwhile.
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: OutboxMessage | None = None) -> bool:
+        return False
+
+    def has_resend_permission(self, request: HttpRequest) -> bool:
+        """Who may change outbox rows (the model permission) may send a failed one again."""
+        codename = get_permission_codename("change", self.opts)
+        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+
+    # --- list ---------------------------------------------------------------------------
+
+    @admin.display(description=_("last error"))
+    def error_short(self, row: OutboxMessage) -> str:
+        return Truncator(row.last_error).chars(ERROR_SHORT)
+
+    @admin.action(description=_("Send again"), permissions=["resend"])
+    def resend(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
+        chosen = list(queryset.values_list("pk", flat=True))
+        queued = sum(outbox_resend(row_id=pk) for pk in chosen)
+        if queued:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d message is queued to be sent again.",
+                    "%(count)d messages are queued to be sent again.",
+                    queued,
+                )
+                % {"count": queued},
+                messages.SUCCESS,
+            )
+        if skipped := len(chosen) - queued:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d message was left as it is: only a failed message can be sent again.",
+                    "%(count)d messages were left as they are: only a failed message can be "
+                    "sent again.",
+                    skipped,
+                )
+                % {"count": skipped},
+                messages.WARNING,
+            )
+
+    # --- the button on a failed row's page ------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        resend = path(
+            "<path:object_id>/resend/",
+            self.admin_site.admin_view(self.resend_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_resend",
+        )
+        # Before the defaults: their "<path:object_id>/" would catch the address first.
+        return [resend, *super().get_urls()]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        context = {
+            **(extra_context or {}),
+            "can_resend": self.has_resend_permission(request),
+            "resend_url": self._url("resend", object_id),
+        }
+        return super().change_view(request, object_id, form_url, context)
+
+    def resend_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_resend_permission(request):
+            raise PermissionDenied
+        row = self.get_object(request, unquote(object_id))
+        if row is None:
+            raise Http404
+        if outbox_resend(row_id=row.pk):
+            self.message_user(
+                request,
+                _("The message to %(to)s is queued to be sent again.") % {"to": row.to},
+                messages.SUCCESS,
+            )
+        else:
+            row.refresh_from_db(fields=["status"])
+            self.message_user(
+                request,
+                _("Only a failed message can be sent again; this one is %(status)s.")
+                % {"status": row.get_status_display()},
+                messages.WARNING,
+            )
+        return HttpResponseRedirect(self._url("change", quote(row.pk)))
+
+    def _url(self, view: str, object_id: str) -> str:
+        return reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_{view}",
+            args=[object_id],
+            current_app=self.admin_site.name,
+        )

@@ -552,6 +552,10 @@ def ticket_auto_close_remind(*, ticket_id: int, moment: datetime) -> bool:
         )
         if ticket is None or ticket.reminder_at is None:
             return False
+        if ticket.auto_close_at is None or ticket.auto_close_at <= moment:
+            # The close itself is due (the sweep did not run for a while): a reminder of a
+            # deadline already past would arrive beside the closing notice. The close clears it.
+            return False
         claimed = Ticket.objects.filter(pk=ticket_id, reminder_at=ticket.reminder_at).update(
             reminder_at=None
         )

@@ -11,13 +11,16 @@ leaves the row in `sending`; its lease runs out and it is sent again. That insta
 only window for a duplicate.
 
 Temporary failures (connection refused, timeout, 4xx) are retried with exponential backoff;
-a permanent one (5xx) or too many attempts marks the row failed, for an administrator to see
-and send again. Rows of one ticket leave in the order they were written: a row waits while
+a permanent one (5xx to the message or its recipient) or too many attempts marks the row
+failed, for an administrator to see and send again. A session the server will not open
+(greeting or login refused) is never final for a row: it is our settings or the server, not
+the message. Rows of one ticket leave in the order they were written: a row waits while
 an earlier row of its ticket is still on its way.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 import smtplib
 from datetime import timedelta
@@ -125,8 +128,7 @@ def _claim(pk: int, moment: Any) -> OutboxMessage | None:
     return OutboxMessage.objects.get(pk=pk) if claimed else None
 
 
-def _failed(row: OutboxMessage, error: BaseException) -> None:
-    permanent = is_permanent(error)
+def _failed(row: OutboxMessage, error: BaseException, *, permanent: bool) -> None:
     text = f"{type(error).__name__}: {error}"[:2000]
     if permanent or row.attempts >= MAX_ATTEMPTS:
         logger.error("outbox %s to %s failed for good: %s", row.pk, row.to, text)
@@ -141,6 +143,14 @@ def _failed(row: OutboxMessage, error: BaseException) -> None:
             claimed_at=None,
             next_attempt_at=now() + backoff(row.attempts),
         )
+
+
+def _close_quietly(connection: BaseEmailBackend) -> None:
+    """Drop the SMTP session; a server that hangs or vanished must not fail the run here."""
+    try:
+        connection.close()
+    except (smtplib.SMTPException, OSError) as error:
+        logger.debug("outbox: closing the SMTP session failed: %s", error)
 
 
 def outbox_due_ids(*, limit: int) -> list[int]:
@@ -162,34 +172,75 @@ def outbox_due_ids(*, limit: int) -> list[int]:
     )
 
 
+class _Outcome(enum.Enum):
+    SENT = "sent"
+    NOT_SENT = "not sent"  # this row failed; the next rows may still go
+    SERVER_UNWELL = "server unwell"  # a temporary failure of the server: stop the run
+
+
+def _deliver(row: OutboxMessage, connection: BaseEmailBackend) -> _Outcome:
+    """Send one claimed row and record the outcome on it."""
+    try:
+        message = _build(row, connection)
+    except Exception as error:  # a row that cannot be built: its file is gone, storage is down
+        logger.exception("outbox %s to %s cannot be built", row.pk, row.to)
+        # A file missing from storage will not come back; anything else may be passing.
+        _failed(row, error, permanent=isinstance(error, FileNotFoundError))
+        return _Outcome.NOT_SENT
+    try:
+        # Opened here, not by send(): a session that send() opens it also closes, and every
+        # row would pay for a new connection.
+        connection.open()
+    except (smtplib.SMTPException, OSError) as error:  # OSError: refused, timeout, reset
+        # No session (refused, timed out, greeting or login answered 5xx): the server or our
+        # settings are at fault, never this message, so it is not final for the row.
+        _failed(row, error, permanent=False)
+        _close_quietly(connection)
+        return _Outcome.SERVER_UNWELL
+    try:
+        message.send()
+    except (smtplib.SMTPException, OSError) as error:
+        permanent = is_permanent(error)
+        _failed(row, error, permanent=permanent)
+        _close_quietly(connection)  # a broken session must not poison the next row
+        if permanent or isinstance(error, smtplib.SMTPRecipientsRefused):
+            return _Outcome.NOT_SENT  # about this message or recipient, not the server
+        return _Outcome.SERVER_UNWELL
+    OutboxMessage.objects.filter(pk=row.pk).update(
+        status=Status.SENT, sent_at=now(), last_error="", claimed_at=None
+    )
+    return _Outcome.SENT
+
+
 def outbox_deliver_due(*, limit: int = 200) -> int:
-    """Deliver what is due (up to `limit` rows) over one connection; returns how many the
-    server accepted. Safe to run in any number of workers at once."""
-    sent = 0
+    """Deliver what is due (up to `limit` rows) over one SMTP session; returns how many the
+    server accepted. Safe to run in any number of workers at once.
+
+    The due rows are read again after each pass: a row that waits behind an earlier row of
+    its ticket becomes due once that one has left, so a run drains the outbox instead of
+    sending one row per ticket. A temporary failure of the server ends the run; the rest
+    waits for the next one.
+    """
+    sent = tried = 0
     connection = get_connection()
     try:
-        for pk in outbox_due_ids(limit=limit):
-            row = _claim(pk, now())
-            if row is None:
-                continue  # another worker took it
-            try:
-                _build(row, connection).send()
-            except (TimeoutError, smtplib.SMTPException, OSError) as error:
-                _failed(row, error)
-                connection.close()  # a broken session must not poison the next row
-                if not is_permanent(error) and not isinstance(error, smtplib.SMTPRecipientsRefused):
-                    break  # the server is unwell: leave the rest for the next run
-                continue
-            except Exception as error:  # a row that cannot be built (file gone...)
-                logger.exception("outbox %s cannot be sent", row.pk)
-                _failed(row, error)
-                continue
-            OutboxMessage.objects.filter(pk=row.pk).update(
-                status=Status.SENT, sent_at=now(), last_error="", claimed_at=None
-            )
-            sent += 1
+        while tried < limit:
+            took_any = False
+            for pk in outbox_due_ids(limit=limit - tried):
+                row = _claim(pk, now())
+                if row is None:
+                    continue  # another worker took it
+                took_any = True
+                tried += 1
+                outcome = _deliver(row, connection)
+                if outcome is _Outcome.SERVER_UNWELL:
+                    return sent
+                if outcome is _Outcome.SENT:
+                    sent += 1
+            if not took_any:
+                break  # nothing due, or other workers took all of it
     finally:
-        connection.close()
+        _close_quietly(connection)
     return sent
 
 
