@@ -1,8 +1,66 @@
-.PHONY: messages
+# Atiende. `make run` and `make test` work on a fresh machine with Python 3.11+ and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+ATIENDE_DATA_DIR ?= $(CURDIR)/var
+export PORT ATIENDE_DATA_DIR
+
+.PHONY: run serve test lint check venv lock messages bench clean
+
+venv: $(STAMP)
+
+# Re-installs whenever the lock file or the project's metadata change.
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+# Demo mode: migrate, load the demo data (once), and serve under gunicorn with the worker.
+run: venv
+	ATIENDE_DEMO=1 $(BIN)/atiende migrate --noinput
+	ATIENDE_DEMO=1 $(BIN)/atiende createcachetable
+	ATIENDE_DEMO=1 $(BIN)/atiende demo
+	ATIENDE_DEMO=1 $(BIN)/atiende collectstatic --noinput --verbosity 0
+	ATIENDE_DEMO=1 $(MAKE) --no-print-directory serve
+
+# The production-style server and the background worker side by side; Ctrl-C stops both.
+serve:
+	@echo "Atiende: http://127.0.0.1:$(PORT)  (demo mailbox: http://127.0.0.1:$(PORT)/demo/correo/)"
+	$(BIN)/atiende worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/gunicorn atiende.wsgi:application --bind 127.0.0.1:$(PORT) --workers 2 \
+	  --access-logfile - --graceful-timeout 5
+
+test: venv lint check
+	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --backend=postgres -m "not e2e"
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy src
+
+# Fails when a model change has no migration.
+check: venv
+	ATIENDE_DATA_DIR=$$(mktemp -d) $(BIN)/atiende makemigrations --check --dry-run
+
+lock:
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
+	  -o requirements.lock
 
 # Extract the strings of our code into the Spanish catalogue (run from the package, so only
 # src/atiende is scanned), then compile it. New strings come out untranslated: translate them
 # in src/atiende/locale/es/LC_MESSAGES/django.po and run `make messages` again.
-messages:
-	cd src/atiende && ATIENDE_DATA_DIR=/tmp/i18n-data DJANGO_SETTINGS_MODULE=atiende.settings PYTHONPATH=$(CURDIR)/src $(CURDIR)/.venv/bin/python -m django makemessages -l es --no-obsolete --ignore 'static/*'
-	cd src/atiende && ATIENDE_DATA_DIR=/tmp/i18n-data DJANGO_SETTINGS_MODULE=atiende.settings PYTHONPATH=$(CURDIR)/src $(CURDIR)/.venv/bin/python -m django compilemessages -l es
+messages: venv
+	cd src/atiende && ATIENDE_DATA_DIR=$$(mktemp -d) DJANGO_SETTINGS_MODULE=atiende.settings \
+	  PYTHONPATH=$(CURDIR)/src $(CURDIR)/$(BIN)/python -m django makemessages -l es \
+	  --no-obsolete --ignore 'static/*'
+	cd src/atiende && ATIENDE_DATA_DIR=$$(mktemp -d) DJANGO_SETTINGS_MODULE=atiende.settings \
+	  PYTHONPATH=$(CURDIR)/src $(CURDIR)/$(BIN)/python -m django compilemessages -l es
+
+clean:
+	rm -rf $(VENV) test-artifacts .mypy_cache .ruff_cache .pytest_cache src/*.egg-info
