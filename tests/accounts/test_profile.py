@@ -51,7 +51,7 @@ class TestProfilePage:
         assert response.cookies[COOKIE].value == "en"
         page = ana_client.get(PROFILE)
         assert html_lang(page) == "en"
-        assert "Your profile is saved." in page.content.decode()
+        assert "Your profile has been saved." in page.content.decode()
 
     def test_refuses_a_time_zone_outside_the_list_and_changes_nothing(
         self, cast: Cast, ana_client: Client

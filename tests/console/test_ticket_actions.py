@@ -316,7 +316,7 @@ class TestMove:
         for department in (cast.soporte, cast.atencion):
             data = {"move-department": department.pk, "move-reason": "Porque sí"}
             page = html(post(client, ticket, "mover", data))
-            assert "Choose one of the active departments of the list." in page
+            assert "Choose one of the active departments." in page
             assert 'value="Porque sí"' in page
         ticket.refresh_from_db()
         assert ticket.department == cast.soporte

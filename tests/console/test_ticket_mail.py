@@ -27,7 +27,7 @@ def test_an_agent_assigned_by_someone_else_gets_a_mail_with_the_console_link(
     mail = OutboxMessage.objects.get(template="staff_ticket_assigned")
     link = f"/consola/tickets/{ticket.reference}/"
     assert mail.to == cast.agent.email
-    assert mail.subject == f"[#{ticket.reference}] Ticket assigned to you: Sitio <caído>"
+    assert mail.subject == f"[#{ticket.reference}] Sitio <caído>"
     assert "Hello Laura Agente," in mail.body_text
     assert "Sara Supervisora assigned you a ticket of Soporte técnico." in mail.body_text
     assert "Ana Torres <ana@example.com>" in mail.body_text

@@ -146,7 +146,10 @@ class TestSend:
         second = _post(ana, submission_key=key)
         assert Ticket.objects.count() == 1
         assert first["Location"] == second["Location"]
-        assert OutboxMessage.objects.count() == 1
+        # One receipt to the customer and one notice to each agent of the department, once.
+        sent = list(OutboxMessage.objects.values_list("template", "to"))
+        assert len(sent) == len(set(sent))
+        assert OutboxMessage.objects.filter(template="ticket_receipt").count() == 1
 
     def test_the_attachments_are_stored_with_the_first_message(self, ana: Client) -> None:
         _post(ana, attachments=[upload("captura.png", b"\x89PNG..."), upload("log.txt")])

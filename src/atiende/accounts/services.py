@@ -28,6 +28,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from atiende.accounts.models import Account, AuthorizedAddress, User
 from atiende.accounts.selectors import access_authorized_address, account_main_email
@@ -314,7 +315,11 @@ def authorized_address_add(*, account: Account, email: str, added_by: User) -> A
             raise duplicate
         if addresses.count() >= ADDRESSES_PER_ACCOUNT_MAX:
             raise DomainError(
-                _("An account can have at most %(max)d addresses. Remove one first.")
+                ngettext(
+                    "An account can have at most %(max)d address. Remove one first.",
+                    "An account can have at most %(max)d addresses. Remove one first.",
+                    ADDRESSES_PER_ACCOUNT_MAX,
+                )
                 % {"max": ADDRESSES_PER_ACCOUNT_MAX},
                 field="email",
             )

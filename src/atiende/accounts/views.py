@@ -128,7 +128,11 @@ def register(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def register_sent(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/register_sent.html")
+    return render(
+        request,
+        "accounts/register_sent.html",
+        {"days": services.EMAIL_CONFIRMATION_MAX_AGE.days},
+    )
 
 
 @require_GET
@@ -181,7 +185,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
-        messages.success(self.request, _("Your password is changed."))
+        messages.success(self.request, _("Your password has been changed."))
         return response
 
 
@@ -208,7 +212,7 @@ def profile(request: UserRequest) -> HttpResponse:
             language_remember(request, user.language)
             # Said in the language just chosen: it is the one the next page speaks.
             with translation.override(user.language):
-                messages.success(request, _("Your profile is saved."))
+                messages.success(request, _("Your profile has been saved."))
             response = redirect("accounts:profile")
             language_cookie_set(response, user.language)
             return response
@@ -292,7 +296,7 @@ def address_remove(request: UserRequest, address_id: int) -> HttpResponse:
     except DomainError as error:
         messages.error(request, str(error.message))
     else:
-        messages.success(request, _("The address is removed."))
+        messages.success(request, _("The address has been removed."))
     return redirect("accounts:addresses")
 
 

@@ -134,7 +134,7 @@ class MoveForm(forms.Form):
         empty_label=_("Choose a department"),
         error_messages={
             "required": _("Choose the department the ticket moves to."),
-            "invalid_choice": _("Choose one of the active departments of the list."),
+            "invalid_choice": _("Choose one of the active departments."),
         },
     )
     reason = forms.CharField(

@@ -90,7 +90,7 @@ class TicketOpenForm(_KeyedForm):
         error_messages={
             "required": _("Choose the department that handles your matter."),
             "invalid_choice": _(
-                "This department does not take tickets now; choose one of the list."
+                "This department does not take tickets now; choose one from the list."
             ),
         },
     )

@@ -145,7 +145,9 @@ def ticket_new(request: CustomerRequest) -> HttpResponse:
             request,
             form,
             step=1,
-            department_error=_("This department does not take tickets now; choose one of the list.")
+            department_error=_(
+                "This department does not take tickets now; choose one from the list."
+            )
             if slug
             else _("Choose the department that handles your matter."),
         )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.core.files import File
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from atiende.accounts.models import Department
 from atiende.core.errors import DomainError
@@ -139,7 +140,11 @@ def attachments_validate(
     """The files, cleaned, or a DomainError on the `attachments` field naming the bad one."""
     if len(files) > MAX_FILES_PER_MESSAGE:
         raise DomainError(
-            _("You can attach at most %(count)d files to one message.")
+            ngettext(
+                "You can attach at most %(count)d file to one message.",
+                "You can attach at most %(count)d files to one message.",
+                MAX_FILES_PER_MESSAGE,
+            )
             % {"count": MAX_FILES_PER_MESSAGE},
             field="attachments",
         )
