@@ -254,6 +254,16 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The domain of our own Message-IDs, so replies can be threaded back to tickets.
 ATIENDE_MAIL_DOMAIN = env_str("ATIENDE_MAIL_DOMAIN", "atiende.localhost")
 
+# Mail in. The authserv-id our own receiving server writes in Authentication-Results: only
+# those headers are believed (RFC 8601); any other is ignored and stripped.
+ATIENDE_MAIL_AUTHSERV_ID = env_str("ATIENDE_MAIL_AUTHSERV_ID")
+ATIENDE_MAIL_MAX_MB = env_int("ATIENDE_MAIL_MAX_MB", 30)
+ATIENDE_MAIL_MAX_PARTS = env_int("ATIENDE_MAIL_MAX_PARTS", 200)
+ATIENDE_MAIL_MAX_DEPTH = env_int("ATIENDE_MAIL_MAX_DEPTH", 10)
+ATIENDE_MAIL_MAX_HEADER_KB = env_int("ATIENDE_MAIL_MAX_HEADER_KB", 256)
+# More messages than this in an hour from one sender go to quarantine (a loop or a flood).
+ATIENDE_MAIL_SENDER_HOURLY_LIMIT = env_int("ATIENDE_MAIL_SENDER_HOURLY_LIMIT", 30)
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=SITE_URL.startswith("https://"))

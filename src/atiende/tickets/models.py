@@ -125,6 +125,12 @@ class Message(models.Model):
     author_kind = models.CharField(max_length=16, choices=ActorKind.choices)
     is_internal = models.BooleanField(_("internal note"), default=False)
     body = models.TextField(_("message"))
+    # From e-mail: the quoted history folded away from the new text, the sanitized HTML of an
+    # HTML message (safe to show), and the address it came from (an authorized address of the
+    # account, which need not be a user).
+    quoted = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)
+    sender_email = models.EmailField(max_length=254, blank=True)
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.WEB)
     created_at = models.DateTimeField(default=now)
     submission_key = models.UUIDField(null=True, blank=True, editable=False)
