@@ -5,7 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 ATIENDE_DATA_DIR ?= $(CURDIR)/var
-export PORT ATIENDE_DATA_DIR
+# Exported to run/serve only: `make test` must not hand ./var to the suite (tests/backends.py
+# gives every run a fresh temporary data dir unless ATIENDE_DATA_DIR is already set).
+run serve: export PORT := $(PORT)
+run serve: export ATIENDE_DATA_DIR := $(ATIENDE_DATA_DIR)
 
 .PHONY: run serve test lint check venv lock messages bench clean
 
@@ -14,6 +17,8 @@ venv: $(STAMP)
 # Re-installs whenever the lock file or the project's metadata change.
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# A venv made by `uv venv` has no pip: bootstrap it from the standard library.
+	$(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip --upgrade
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
@@ -34,18 +39,22 @@ serve:
 	$(BIN)/gunicorn atiende.wsgi:application --bind 127.0.0.1:$(PORT) --workers 2 \
 	  --access-logfile - --graceful-timeout 5
 
+# bench/ only once it exists (git keeps no empty folder, so a fresh clone may lack it).
+LINT_PATHS := src tests $(wildcard bench)
+
 test: venv lint check
 	$(BIN)/pytest -n 2
 	$(BIN)/pytest -n 2 --backend=postgres -m "not e2e"
 
 lint: venv
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy src
 
 # Fails when a model change has no migration.
 check: venv
-	ATIENDE_DATA_DIR=$$(mktemp -d) $(BIN)/atiende makemigrations --check --dry-run
+	d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && \
+	  ATIENDE_DATA_DIR="$$d" $(BIN)/atiende makemigrations --check --dry-run
 
 lock:
 	$(BIN)/python -m pip install --quiet uv
@@ -63,4 +72,5 @@ messages: venv
 	  PYTHONPATH=$(CURDIR)/src $(CURDIR)/$(BIN)/python -m django compilemessages -l es
 
 clean:
-	rm -rf $(VENV) test-artifacts .mypy_cache .ruff_cache .pytest_cache src/*.egg-info
+	rm -rf $(VENV) test-artifacts .mypy_cache .ruff_cache .pytest_cache build src/*.egg-info
+	find src tests bench -name __pycache__ -type d -prune -exec rm -rf {} + 2>/dev/null || true

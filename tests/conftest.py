@@ -10,10 +10,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.apps import apps as django_apps
+from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.core.management import call_command
 
@@ -104,6 +106,20 @@ def _plain_static_files(settings: Any) -> None:
 def _fast_password_hashing(settings: Any) -> None:
     """Hashing costs nothing in tests (production keeps Django's slow hashers)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """On SQLite the test database is a file in the run's data dir (one per xdist worker),
+    not Django's shared in-memory database: that one answers a second writer with "database
+    table is locked" at once, where a file with WAL and IMMEDIATE transactions makes it wait
+    its turn as in production. Tests that run two writers at once, or the `atiende` command
+    in another process, need the production behaviour."""
+    database = django_settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = str(
+            Path(django_settings.DATA_DIR) / "test_atiende.sqlite3"
+        )
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,10 @@ server thread only sees rows that are really committed). Pages open with the liv
 their base URL, so `page.goto("/admin/login/")` works. `screenshot(page, name)` keeps a PNG in
 test-artifacts/screenshots/ to look at.
 
+Static files: the live server serves /static/ from the finders by the file's own name, so pages
+must link unhashed names; tests/conftest.py's `_plain_static_files` switches the manifest storage
+off for that (with the manifest storage, every stylesheet would 404 and pages render unstyled).
+
 Every test under tests/e2e/ is marked `e2e` even if it forgets the marker, so
 `-m "not e2e"` (the PostgreSQL run) never starts a browser.
 """
@@ -55,26 +59,6 @@ def screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
     path = SCREENSHOTS / f"{safe.removesuffix('.png')}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
-
-
-@pytest.fixture(scope="session")
-def collected_static() -> None:
-    """Run collectstatic into this run's temporary ATIENDE_DATA_DIR, as `make run` does.
-
-    With DEBUG off the settings use whitenoise's manifest storage: `{% static %}` fails without
-    a manifest, and whitenoise reads STATIC_ROOT when the live server's handler is built, so
-    this runs before the live server starts. Browser tests thus load the same hashed,
-    compressed files production serves.
-    """
-    from django.core.management import call_command
-
-    call_command("collectstatic", interactive=False, verbosity=0)
-
-
-@pytest.fixture(scope="session")
-def live_server(collected_static: None, live_server: Any) -> Any:
-    """pytest-django's live server, started only after static files are collected."""
-    return live_server
 
 
 @pytest.fixture(scope="session")
