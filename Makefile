@@ -71,6 +71,14 @@ messages: venv
 	cd src/atiende && ATIENDE_DATA_DIR=$$(mktemp -d) DJANGO_SETTINGS_MODULE=atiende.settings \
 	  PYTHONPATH=$(CURDIR)/src $(CURDIR)/$(BIN)/python -m django compilemessages -l es
 
+# Benchmarks, never run by the tests: the auto-close sweep over 100 000 tickets and the outbox
+# into a local SMTP server, on SQLite and on a throw-away PostgreSQL (BENCH_POSTGRES=URL for a
+# server of yours; BENCH_POSTGRES= for SQLite only). Table: test-artifacts/bench/.
+BENCH_POSTGRES ?= auto
+
+bench: venv
+	$(BIN)/python bench/outbox_and_sweep.py $(if $(BENCH_POSTGRES),--postgres $(BENCH_POSTGRES))
+
 clean:
 	rm -rf $(VENV) test-artifacts .mypy_cache .ruff_cache .pytest_cache build src/*.egg-info
 	find src tests bench -name __pycache__ -type d -prune -exec rm -rf {} + 2>/dev/null || true

@@ -12,6 +12,7 @@ import logging
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
+from atiende.mail.inbound.imap import mailboxes_poll_due
 from atiende.mail.outbound.outbox import outbox_deliver_due
 from atiende.tickets.automation import auto_close_sweep
 
@@ -32,3 +33,14 @@ def outbox_deliver_periodic_task() -> None:
     sent = outbox_deliver_due(limit=1000)
     if sent:
         logger.info("outbox: %s sent", sent)
+
+
+@db_periodic_task(crontab(minute="*"), retries=1, retry_delay=10)
+def mailboxes_poll_periodic_task() -> None:
+    """Every minute: the department mailboxes whose turn has come (each has its own interval;
+    a mailbox that cannot be reached is recorded on it, never raised)."""
+    results = mailboxes_poll_due()
+    received = sum(result.received for result in results)
+    failed = sum(1 for result in results if not result.ok)
+    if received or failed:
+        logger.info("mailboxes: %s messages received, %s mailboxes failed", received, failed)

@@ -35,8 +35,8 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.dispatch import Signal
 
 from atiende.core.clock import now
-from atiende.mail.models import OutboxMessage
-from atiende.mail.outbound.compose import compose
+from atiende.mail.models import InboundMessage, OutboxMessage
+from atiende.mail.outbound.compose import REFERENCES_KEPT, compose, header_address_check
 
 logger = logging.getLogger(__name__)
 
@@ -62,9 +62,34 @@ def enqueue(
     ticket: Any | None = None,
     reference: str | None = None,
     attachment_ids: list[int] | None = None,
+    in_reply_to: str | None = None,
+    auto_submitted: str = "auto-generated",
 ) -> OutboxMessage:
-    """Render a notification and store it, to be delivered once the transaction commits."""
-    composed = compose(template=template, language=language, context=context, reference=reference)
+    """Render a notification and store it, to be delivered once the transaction commits.
+
+    A mail of a ticket is threaded on the conversation its recipient has seen (our earlier
+    mail to the same address, and the messages received on the ticket) and answers to the
+    department's address when it has one. `in_reply_to` threads a mail without a ticket on a
+    received message (an answer to it: `auto_submitted="auto-replied"`).
+    Raises ValueError for a recipient that is not one bare address (CR/LF, controls, a list).
+    """
+    header_address_check(to)
+    reply_to = ""
+    thread: list[str] = []
+    if ticket is not None:
+        reply_to = getattr(getattr(ticket, "department", None), "email", "") or ""
+        thread = ticket_thread_message_ids(ticket_id=ticket.pk, to=to)
+    elif in_reply_to:
+        thread = [in_reply_to]
+    composed = compose(
+        template=template,
+        language=language,
+        context=context,
+        reference=reference,
+        thread=thread,
+        reply_to=reply_to or None,
+        auto_submitted=auto_submitted,
+    )
     row = OutboxMessage.objects.create(
         template=template,
         to=to,
@@ -78,6 +103,31 @@ def enqueue(
     )
     transaction.on_commit(lambda: outbox_enqueued.send(sender=OutboxMessage))
     return row
+
+
+def ticket_thread_message_ids(*, ticket_id: int, to: str) -> list[str]:
+    """The latest Message-IDs of a ticket's conversation as `to` has it, oldest first: what
+    we sent to that address and what we received that went into the ticket."""
+    sent = (
+        OutboxMessage.objects.filter(ticket_id=ticket_id, to__iexact=to)
+        .order_by("-created_at", "-id")
+        .values_list("created_at", "message_id")[:REFERENCES_KEPT]
+    )
+    received = (
+        InboundMessage.objects.filter(
+            ticket_id=ticket_id,
+            outcome__in=[
+                InboundMessage.Outcome.TICKET,
+                InboundMessage.Outcome.REPLY,
+                InboundMessage.Outcome.ACCEPTED,
+            ],
+        )
+        .exclude(message_id="")
+        .order_by("-received_at", "-id")
+        .values_list("received_at", "message_id")[:REFERENCES_KEPT]
+    )
+    latest = sorted([*sent, *received])[-REFERENCES_KEPT:]
+    return [message_id for _moment, message_id in latest]
 
 
 def backoff(attempts: int) -> timedelta:
