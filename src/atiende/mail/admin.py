@@ -190,3 +190,6 @@ class OutboxMessageAdmin(admin.ModelAdmin[OutboxMessage]):
             args=[object_id],
             current_app=self.admin_site.name,
         )
+
+
+from atiende.mail import admin_mailbox  # noqa: E402, F401  (registers MailboxAdmin)

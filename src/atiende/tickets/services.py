@@ -83,9 +83,16 @@ def _actor_kind(user: User, channel: str) -> str:
 
 
 def lock_ticket(ticket: Ticket) -> Ticket:
-    """The ticket re-read inside the current transaction, its row locked until commit."""
+    """The ticket re-read inside the current transaction, its row locked until commit.
+
+    Only the ticket's row (`of=("self",)`): on PostgreSQL a plain FOR UPDATE would also lock
+    the joined department and account rows, and every write to any ticket of a department
+    would wait for every other one.
+    """
     return (
-        Ticket.objects.select_for_update().select_related("department", "account").get(pk=ticket.pk)
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("department", "account")
+        .get(pk=ticket.pk)
     )
 
 
@@ -484,7 +491,9 @@ def ticket_auto_close(*, ticket_id: int, moment: datetime) -> bool:
     """
     with transaction.atomic():
         ticket = (
-            Ticket.objects.select_for_update(skip_locked=True)
+            # Only the ticket's row: locking the joined department and customer rows too
+            # made a concurrent sweep skip every other ticket sharing them (SKIP LOCKED).
+            Ticket.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("department", "customer")
             .filter(pk=ticket_id)
             .first()
@@ -571,3 +580,15 @@ def ticket_auto_close_remind(*, ticket_id: int, moment: datetime) -> bool:
             reference=ticket.reference,
         )
     return True
+
+
+def message_mail_details_set(
+    *, message: Message, sender_email: str, quoted: str, body_html: str
+) -> None:
+    """Record what a message that came by e-mail carried beside its text: the address it came
+    from (an authorized address of the account need not be a user), the quoted history folded
+    away from the text, and its sanitized HTML. Only for e-mail messages; runs in the caller's
+    transaction, the one that wrote the message."""
+    Message.objects.filter(pk=message.pk, channel=Channel.EMAIL).update(
+        sender_email=sender_email[:254], quoted=quoted, body_html=body_html
+    )
