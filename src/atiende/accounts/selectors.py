@@ -77,3 +77,34 @@ def service_list(*, account: Account) -> QuerySet[Service]:
 def user_for_email(*, email: str) -> User | None:
     """The user who logs in with this address (addresses are compared case-insensitively)."""
     return User.objects.filter(email__iexact=normalize_email(email)).first()
+
+
+def account_find(*, query: str, limit: int = 6) -> list[Account]:
+    """The accounts staff may mean by `query` (at most `limit`, by name): one is a match,
+    several mean the query is ambiguous.
+
+    An e-mail address means the account of the customer who logs in with it, else the
+    accounts that confirmed it as an authorized address. Anything else is a name: the
+    accounts with exactly that name (in any case), else those whose name contains it.
+    """
+    query = " ".join(query.split())
+    if not query:
+        return []
+    accounts = Account.objects.order_by("name", "id")
+    if "@" in query:
+        address = normalize_email(query)
+        login = (
+            User.objects.filter(email__iexact=address, is_staff=False, account__isnull=False)
+            .select_related("account")
+            .first()
+        )
+        if login is not None and login.account is not None:
+            return [login.account]
+        return list(
+            accounts.filter(
+                authorized_addresses__email__iexact=address,
+                authorized_addresses__confirmed_at__isnull=False,
+            ).distinct()[:limit]
+        )
+    exact = list(accounts.filter(name__iexact=query)[:limit])
+    return exact or list(accounts.filter(name__icontains=query)[:limit])
