@@ -1,12 +1,13 @@
 """The agent console under /consola/. Queue pages live in views_queue, the ticket page and
-its actions in views_ticket."""
+its actions in views_ticket, the quarantine of received mail in views_mail."""
 
 from __future__ import annotations
 
-from atiende.console import views_queue, views_ticket
+from atiende.console import views_mail, views_queue, views_ticket
 
 app_name = "console"
 urlpatterns = [
     *views_queue.urlpatterns,
     *views_ticket.urlpatterns,
+    *views_mail.urlpatterns,
 ]
