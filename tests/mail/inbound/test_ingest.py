@@ -170,6 +170,19 @@ class TestAttachmentsTheRulesRefuse:
         assert "factura.pdf" not in message.body
         assert row.raw.count(b"instalar.exe") >= 1  # kept in the original for staff
 
+    def test_an_html_message_says_it_too_since_its_html_is_what_is_shown(self, cast: Cast) -> None:
+        row = receive(
+            eml(
+                html="<p>Adjunto el <b>instalador</b>.</p>",
+                attachments=[("instalar<x>.exe", b"MZ\x90\x00", "application/octet-stream")],
+            ),
+            department=cast.soporte,
+        )
+        message = row.ticket_message
+        assert message is not None
+        assert "instalar&lt;x&gt;.exe" in message.body_html  # the note, escaped
+        assert "<x>" not in message.body_html
+
 
 class TestInlineImages:
     def test_are_stored_and_their_cid_links_name_the_attachment(self, cast: Cast) -> None:

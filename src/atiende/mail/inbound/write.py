@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from django.core.files.base import ContentFile
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from atiende.accounts.models import Department, User
@@ -137,7 +138,8 @@ def _text_cut(content: Content) -> tuple[str, ParsedAttachment | None]:
     return text[: BODY_MAX - NOTES_ROOM].rstrip(), whole
 
 
-def _with_notes(text: str, *, cut: bool, refused: list[tuple[str, str]]) -> str:
+def _notes(*, cut: bool, refused: list[tuple[str, str]]) -> list[str]:
+    """What we say about the message's content that the sender did not write."""
     notes: list[str] = []
     if cut and WHOLE_TEXT_NAME not in {name for name, _why in refused}:
         notes.append(
@@ -147,7 +149,14 @@ def _with_notes(text: str, *, cut: bool, refused: list[tuple[str, str]]) -> str:
     if refused:
         notes.append(_("[Files not attached, kept with the original e-mail:]"))
         notes.extend(f"- {name}: {why}"[:500] for name, why in refused[:20])
-    return "\n\n".join([text, "\n".join(notes)]) if notes else text
+    return notes
+
+
+def _html_with_notes(html: str, notes: list[str]) -> str:
+    """The notes under an HTML message too (which is shown instead of the text), escaped."""
+    if not html or not notes:
+        return html
+    return html + "".join(f'<p class="atiende-note">{escape(note)}</p>' for note in notes)
 
 
 def _subject_for(content: Content) -> str:
@@ -196,7 +205,9 @@ def ticket_write(
     text, whole = _text_cut(content)
     attachments = (*content.attachments, whole) if whole is not None else content.attachments
     files = _files_for(attachments, department)
-    text = _with_notes(text, cut=whole is not None, refused=files.refused)
+    notes = _notes(cut=whole is not None, refused=files.refused)
+    if notes:
+        text = "\n\n".join([text, "\n".join(notes)])
     if ticket is not None:
         message = ticket_reply(
             ticket=ticket,
@@ -224,6 +235,8 @@ def ticket_write(
         message=message,
         sender_email=content.sender_email,
         quoted=content.quoted,
-        body_html=cid_links_rewrite(content.html, _inline_public_ids(message, files.stored)),
+        body_html=_html_with_notes(
+            cid_links_rewrite(content.html, _inline_public_ids(message, files.stored)), notes
+        ),
     )
     return ticket, message
