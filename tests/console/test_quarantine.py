@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils.html import escape
 
 from atiende.accounts.models import Account
 from atiende.console import views_mail
@@ -100,7 +101,9 @@ class TestTheList:
         assert "nadie@desconocido.example" in page
         assert f'<a href="{_url(row)}">Mensaje para soporte</a>' in page
         assert '<td data-label="Department">Soporte técnico</td>' in page
-        assert "is not authorized on any account" in page
+        # Reasons are written in the site's language (Spanish), whoever reads them later.
+        assert "no está autorizada en ninguna cuenta" in row.reason
+        assert escape(row.reason) in page
         assert '<time datetime="' in page
 
     def test_handled_messages_leave_the_list(
@@ -205,7 +208,7 @@ class TestOneMessage:
         )
         row = receive(raw, cast.soporte)
         page = html(login(cast.agent).get(_url(row)))
-        assert "is not authorized on any account" in page
+        assert escape(row.reason) in page
         assert '<h1 class="subject">Factura de marzo €</h1>' in page
         assert '<th scope="row">Subject</th><td>Factura de marzo €</td>' in page
         assert "Nadie Conocido &lt;nadie@desconocido.example&gt;" in page

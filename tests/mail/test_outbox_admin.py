@@ -248,6 +248,8 @@ class TestNothingElseChanges:
         self, cast: Cast, outbox: Outbox
     ) -> None:
         reader = staff_create("lectora@example.com", "Lectora", None)
+        reader.language = "en"  # this test reads the admin's English texts
+        reader.save(update_fields=["language"])
         reader.user_permissions.add(Permission.objects.get(codename="view_outboxmessage"))
         client = _client(reader)
         receipt = _receipt(outbox, outbox.failed)

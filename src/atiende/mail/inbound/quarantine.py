@@ -145,15 +145,17 @@ def inbound_accept(
     if department is None:
         raise DomainError(_("No active department takes new tickets."))
     content = _content_for(inbound)
-    with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
+    with transaction.atomic():
+        # Refusals speak the agent's language; what goes into the ticket, the site's.
         locked = _locked_in_quarantine(agent=agent, inbound=inbound)
-        written, message = ticket_write(
-            content=content,
-            user=user,
-            ticket=ticket,
-            department=department,
-            submission_key=submission_key_for(locked.sha256),
-        )
+        with translation.override(settings.LANGUAGE_CODE):
+            written, message = ticket_write(
+                content=content,
+                user=user,
+                ticket=ticket,
+                department=department,
+                submission_key=submission_key_for(locked.sha256),
+            )
         locked.outcome = Outcome.ACCEPTED
         locked.ticket = written
         locked.ticket_message = message
