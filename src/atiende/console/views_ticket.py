@@ -35,6 +35,7 @@ from atiende.console.forms_ticket import (
     domain_error_to_form,
 )
 from atiende.console.timeline import timeline_build
+from atiende.core.downloads import download_response
 from atiende.core.errors import DomainError, NewActivity, NotFound
 from atiende.core.references import reference_normalize
 from atiende.tickets import routing, services
@@ -502,20 +503,9 @@ def attachment_download(
     attachment = access_attachment_for_agent(agent=request.user, public_id=str(public_id))
     if attachment.message.ticket.reference != reference_normalize(reference):
         raise NotFound(_("File not found."))
-    try:
-        handle = attachment.file.open("rb")
-    except OSError as error:  # the row outlived its file: as missing as any other
-        raise NotFound(_("File not found.")) from error
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=attachment.filename,
-        content_type=attachment.content_type,
+    return download_response(
+        attachment.file, filename=attachment.filename, content_type=attachment.content_type
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox"
-    response["Cache-Control"] = "private"
-    return response
 
 
 urlpatterns: list[URLPattern] = [

@@ -25,6 +25,7 @@ from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from atiende.accounts.models import Department, User
+from atiende.core.downloads import download_response
 from atiende.core.errors import DomainError, NotFound
 from atiende.core.references import reference_normalize
 from atiende.portal.forms import (
@@ -347,20 +348,9 @@ def attachment_download(
     attachment = access_attachment_for_customer(user=request.user, public_id=str(public_id))
     if attachment.message.ticket.reference != reference_normalize(reference):
         raise NotFound(_("File not found."))
-    try:
-        handle = attachment.file.open("rb")
-    except OSError as error:  # the row outlived its file: as missing as any other
-        raise NotFound(_("File not found.")) from error
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=attachment.filename,
-        content_type=attachment.content_type,
+    return download_response(
+        attachment.file, filename=attachment.filename, content_type=attachment.content_type
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox"
-    response["Cache-Control"] = "private"
-    return response
 
 
 # --- Search ----------------------------------------------------------------------------------
