@@ -61,7 +61,8 @@ from outbox_and_sweep import postgres_database, timed
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPO_ROOT / "test-artifacts" / "bench" / "ingest.txt"
-CORPUS = Path("/work/shared/corpus/email")
+# The shared corpus sits beside the checkout (../shared), read in place.
+CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "email"
 DEPARTMENT = "soporte-tecnico"
 HOLDER = "cliente@example.com"
 PIPE_COMMAND = [sys.executable, "-m", "atiende.cli", "mail", "ingest", "--department", DEPARTMENT]
