@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.files import File
@@ -232,13 +233,11 @@ def ticket_open(
                 data={"channel": channel},
                 created_at=moment,
             )
-            enqueue(
+            _notify(
+                customer,
                 template="ticket_receipt",
-                to=customer.email,
-                language=customer.language,
-                context={"ticket": ticket, "customer": customer, "body": body},
                 ticket=ticket,
-                reference=ticket.reference,
+                context={"ticket": ticket, "customer": customer, "body": body},
             )
             _notify_department_of_new_ticket(ticket, message)
     except IntegrityError:
@@ -320,18 +319,16 @@ def ticket_reply(
         )
         if author.is_staff:
             customer = locked.customer
-            enqueue(
+            _notify(
+                customer,
                 template="ticket_staff_reply",
-                to=customer.email,
-                language=customer.language,
+                ticket=locked,
                 context={
                     "ticket": locked,
                     "customer": customer,
                     "message": message,
                     "agent": author,
                 },
-                ticket=locked,
-                reference=locked.reference,
                 attachment_ids=list(message.attachments.values_list("pk", flat=True)),
             )
         else:
@@ -340,18 +337,37 @@ def ticket_reply(
     return message
 
 
+def _notify(
+    user: User,
+    *,
+    template: str,
+    ticket: Ticket,
+    context: dict[str, Any],
+    attachment_ids: list[int] | None = None,
+) -> None:
+    """Write one notification about `ticket` to `user`, in his language, to the outbox (in
+    the caller's transaction)."""
+    enqueue(
+        template=template,
+        to=user.email,
+        language=user.language,
+        context=context,
+        ticket=ticket,
+        reference=ticket.reference,
+        attachment_ids=attachment_ids,
+    )
+
+
 def _notify_department_of_new_ticket(ticket: Ticket, message: Message) -> None:
     """Every active agent of the ticket's department hears of a new ticket."""
     for agent in User.objects.filter(
         is_active=True, is_staff=True, memberships__department_id=ticket.department_id
     ).distinct():
-        enqueue(
+        _notify(
+            agent,
             template="staff_new_ticket",
-            to=agent.email,
-            language=agent.language,
-            context={"ticket": ticket, "agent": agent, "message": message},
             ticket=ticket,
-            reference=ticket.reference,
+            context={"ticket": ticket, "agent": agent, "message": message},
         )
 
 
@@ -361,13 +377,11 @@ def _notify_staff_of_customer_message(ticket: Ticket, message: Message) -> None:
     if ticket.assignee is not None and ticket.assignee.is_active:
         staff[ticket.assignee.pk] = ticket.assignee
     for user in staff.values():
-        enqueue(
+        _notify(
+            user,
             template="staff_customer_reply",
-            to=user.email,
-            language=user.language,
-            context={"ticket": ticket, "agent": user, "message": message},
             ticket=ticket,
-            reference=ticket.reference,
+            context={"ticket": ticket, "agent": user, "message": message},
         )
 
 
@@ -387,13 +401,11 @@ def _status_action(
         locked.save(update_fields=STATUS_FIELDS)
         if action in STAFF_STATUS_NOTICES and actor is not None:
             customer = locked.customer
-            enqueue(
+            _notify(
+                customer,
                 template=STAFF_STATUS_NOTICES[action],
-                to=customer.email,
-                language=customer.language,
-                context={"ticket": locked, "customer": customer, "agent": actor, "reason": reason},
                 ticket=locked,
-                reference=locked.reference,
+                context={"ticket": locked, "customer": customer, "agent": actor, "reason": reason},
             )
     ticket.refresh_from_db()
     return ticket
@@ -531,18 +543,16 @@ def ticket_auto_close(*, ticket_id: int, moment: datetime) -> bool:
         )
         ticket.save(update_fields=STATUS_FIELDS)
         customer = ticket.customer
-        enqueue(
+        _notify(
+            customer,
             template="ticket_auto_closed",
-            to=customer.email,
-            language=customer.language,
+            ticket=ticket,
             context={
                 "ticket": ticket,
                 "customer": customer,
                 "hours": hours,
                 "was_pending": was_pending,
             },
-            ticket=ticket,
-            reference=ticket.reference,
         )
     return True
 
@@ -571,13 +581,11 @@ def ticket_auto_close_remind(*, ticket_id: int, moment: datetime) -> bool:
         if not claimed:
             return False
         customer = ticket.customer
-        enqueue(
+        _notify(
+            customer,
             template="ticket_auto_close_reminder",
-            to=customer.email,
-            language=customer.language,
-            context={"ticket": ticket, "customer": customer},
             ticket=ticket,
-            reference=ticket.reference,
+            context={"ticket": ticket, "customer": customer},
         )
     return True
 
