@@ -12,10 +12,9 @@ from django.utils.translation import gettext as _
 
 from atiende.accounts.models import Department, User
 from atiende.core.errors import DomainError, NotFound, StaleState
-from atiende.mail.outbound.outbox import enqueue
 from atiende.tickets.models import ActorKind, Event, Ticket
 from atiende.tickets.selectors import agent_department_ids, agent_is_supervisor
-from atiende.tickets.services import lock_ticket
+from atiende.tickets.services import lock_ticket, ticket_notify
 
 # "Nobody" and "not given" differ for expected_assignee: None means "it was unassigned".
 UNCHECKED = -1
@@ -91,13 +90,11 @@ def ticket_assign(
         locked.assignee = assignee
         locked.save(update_fields=["assignee"])
         if assignee is not None and assignee.pk != actor.pk:
-            enqueue(
+            ticket_notify(
+                assignee,
                 template="staff_ticket_assigned",
-                to=assignee.email,
-                language=assignee.language,
-                context={"ticket": locked, "agent": assignee, "actor": actor},
                 ticket=locked,
-                reference=locked.reference,
+                context={"ticket": locked, "agent": assignee, "actor": actor},
             )
     ticket.refresh_from_db()
     return ticket

@@ -233,7 +233,7 @@ def ticket_open(
                 data={"channel": channel},
                 created_at=moment,
             )
-            _notify(
+            ticket_notify(
                 customer,
                 template="ticket_receipt",
                 ticket=ticket,
@@ -319,7 +319,7 @@ def ticket_reply(
         )
         if author.is_staff:
             customer = locked.customer
-            _notify(
+            ticket_notify(
                 customer,
                 template="ticket_staff_reply",
                 ticket=locked,
@@ -337,7 +337,7 @@ def ticket_reply(
     return message
 
 
-def _notify(
+def ticket_notify(
     user: User,
     *,
     template: str,
@@ -355,6 +355,8 @@ def _notify(
         ticket=ticket,
         reference=ticket.reference,
         attachment_ids=attachment_ids,
+        # A customer's Reply lands in the department's mailbox, and so on the ticket.
+        reply_to="" if user.is_staff else ticket.department.email,
     )
 
 
@@ -363,7 +365,7 @@ def _notify_department_of_new_ticket(ticket: Ticket, message: Message) -> None:
     for agent in User.objects.filter(
         is_active=True, is_staff=True, memberships__department_id=ticket.department_id
     ).distinct():
-        _notify(
+        ticket_notify(
             agent,
             template="staff_new_ticket",
             ticket=ticket,
@@ -377,7 +379,7 @@ def _notify_staff_of_customer_message(ticket: Ticket, message: Message) -> None:
     if ticket.assignee is not None and ticket.assignee.is_active:
         staff[ticket.assignee.pk] = ticket.assignee
     for user in staff.values():
-        _notify(
+        ticket_notify(
             user,
             template="staff_customer_reply",
             ticket=ticket,
@@ -401,7 +403,7 @@ def _status_action(
         locked.save(update_fields=STATUS_FIELDS)
         if action in STAFF_STATUS_NOTICES and actor is not None:
             customer = locked.customer
-            _notify(
+            ticket_notify(
                 customer,
                 template=STAFF_STATUS_NOTICES[action],
                 ticket=locked,
@@ -543,7 +545,7 @@ def ticket_auto_close(*, ticket_id: int, moment: datetime) -> bool:
         )
         ticket.save(update_fields=STATUS_FIELDS)
         customer = ticket.customer
-        _notify(
+        ticket_notify(
             customer,
             template="ticket_auto_closed",
             ticket=ticket,
@@ -581,7 +583,7 @@ def ticket_auto_close_remind(*, ticket_id: int, moment: datetime) -> bool:
         if not claimed:
             return False
         customer = ticket.customer
-        _notify(
+        ticket_notify(
             customer,
             template="ticket_auto_close_reminder",
             ticket=ticket,

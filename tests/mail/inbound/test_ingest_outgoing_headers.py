@@ -50,10 +50,21 @@ class TestReplyTo:
         cast.soporte.email = "soporte@atiende.test"
         cast.soporte.save()
         ticket = open_ticket()
-        for row in OutboxMessage.objects.filter(ticket=ticket):
-            assert row.headers["Reply-To"] == "soporte@atiende.test", row.template
+        receipt_row = _to_ana(ticket, "ticket_receipt")
+        assert receipt_row.headers["Reply-To"] == "soporte@atiende.test"
         [receipt] = [m for m in _delivered() if m["To"] == "ana@example.com"]
         assert receipt["Reply-To"] == "soporte@atiende.test"
+
+    def test_staff_mail_has_none_so_an_agents_reply_is_not_taken_for_the_customers(
+        self, cast: Cast, open_ticket: OpenTicket
+    ) -> None:
+        cast.soporte.email = "soporte@atiende.test"
+        cast.soporte.save()
+        ticket = open_ticket()
+        staff_rows = OutboxMessage.objects.filter(ticket=ticket, template="staff_new_ticket")
+        assert staff_rows.exists()
+        for row in staff_rows:
+            assert "Reply-To" not in row.headers
 
     def test_is_absent_when_it_has_none(self, cast: Cast, open_ticket: OpenTicket) -> None:
         ticket = open_ticket()

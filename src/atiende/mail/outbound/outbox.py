@@ -64,20 +64,23 @@ def enqueue(
     attachment_ids: list[int] | None = None,
     in_reply_to: str | None = None,
     auto_submitted: str = "auto-generated",
+    reply_to: str = "",
 ) -> OutboxMessage:
     """Render a notification and store it, to be delivered once the transaction commits.
 
     A mail of a ticket is threaded on the conversation its recipient has seen (our earlier
-    mail to the same address, and the messages received on the ticket) and answers to the
-    department's address when it has one. `in_reply_to` threads a mail without a ticket on a
-    received message (an answer to it: `auto_submitted="auto-replied"`).
+    mail to the same address, and the messages received on the ticket). `reply_to` is for
+    mail a customer may answer (the department's address); staff mail has none, so an agent's
+    *Reply* does not write into the ticket as if he were the customer. `in_reply_to` threads
+    a mail without a ticket on a received message (an answer to it:
+    `auto_submitted="auto-replied"`).
     Raises ValueError for a recipient that is not one bare address (CR/LF, controls, a list).
     """
     header_address_check(to)
-    reply_to = ""
+    if reply_to:
+        header_address_check(reply_to)
     thread: list[str] = []
     if ticket is not None:
-        reply_to = getattr(getattr(ticket, "department", None), "email", "") or ""
         thread = ticket_thread_message_ids(ticket_id=ticket.pk, to=to)
     elif in_reply_to:
         thread = [in_reply_to]
@@ -101,8 +104,32 @@ def enqueue(
         ticket=ticket,
         attachment_ids=attachment_ids or [],
     )
-    transaction.on_commit(lambda: outbox_enqueued.send(sender=OutboxMessage))
+    _kick_after_commit()
     return row
+
+
+def _kick() -> None:
+    outbox_enqueued.send(sender=OutboxMessage)
+
+
+def _kick_after_commit() -> None:
+    """Ask for one delivery after the commit, however many rows the transaction wrote.
+
+    Django keeps the open transaction's callbacks in `run_on_commit`, each with the savepoints
+    open when it was registered, and drops them when one of those is rolled back. A `_kick`
+    registered within the savepoints still open now will run at this commit: nothing to add.
+    (One registered in an already-released inner savepoint is not counted: a second ask then,
+    which is harmless, and exact under the test harness, which keeps executed callbacks.)
+    """
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        open_savepoints = set(connection.savepoint_ids)
+        if any(
+            callback is _kick and savepoints <= open_savepoints
+            for savepoints, callback, _robust in connection.run_on_commit
+        ):
+            return
+    transaction.on_commit(_kick)
 
 
 def ticket_thread_message_ids(*, ticket_id: int, to: str) -> list[str]:
@@ -300,5 +327,5 @@ def outbox_resend(*, row_id: int) -> bool:
         status=Status.QUEUED, attempts=0, next_attempt_at=now(), last_error=""
     )
     if updated:
-        transaction.on_commit(lambda: outbox_enqueued.send(sender=OutboxMessage))
+        _kick_after_commit()
     return bool(updated)
