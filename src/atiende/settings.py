@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "huey.contrib.djhuey",
     "axes",
+    "ninja",
     "atiende.accounts",
     "atiende.tickets",
     "atiende.mail",
@@ -88,6 +89,7 @@ INSTALLED_APPS = [
     "atiende.console",
     "atiende.search",
     "atiende.jobs",
+    "atiende.api",
 ]
 
 MIDDLEWARE = [

@@ -17,7 +17,11 @@ from atiende.core.text import normalize_email
 class Account(models.Model):
     """A customer of the company: a person or business with services and tickets."""
 
+    # How the API and webhooks name the account: not guessable, unlike the primary key.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=200)
+    # The company's own customer number (its billing system's), for integrations to find it.
+    external_id = models.CharField(_("external ID"), max_length=100, blank=True)
     created_at = models.DateTimeField(_("created"), default=now)
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -25,6 +29,13 @@ class Account(models.Model):
         verbose_name = _("customer account")
         verbose_name_plural = _("customer accounts")
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=~models.Q(external_id=""),
+                name="account_external_id_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from atiende.accounts.models import Account, Department, Service
 from atiende.core.clock import now
+from atiende.core.db import CurrentTransactionId
 from atiende.tickets.lifecycle import Status
 
 
@@ -89,6 +90,7 @@ class Ticket(models.Model):
             )
         ]
         indexes = [
+            models.Index(fields=["-updated_at", "-id"], name="ticket_recent"),
             models.Index(fields=["account", "-updated_at"], name="ticket_account_recent"),
             models.Index(fields=["account", "status", "-updated_at"], name="ticket_account_status"),
             models.Index(fields=["department", "status", "-updated_at"], name="ticket_queue"),
@@ -201,12 +203,18 @@ class Event(models.Model):
     reason = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=now)
+    # The writing transaction (PostgreSQL; NULL on SQLite): the events feed reads in commit
+    # order by (txid, id), so a reader never steps over an event that commits late.
+    txid = models.BigIntegerField(null=True, editable=False, db_default=CurrentTransactionId())
 
     class Meta:
         verbose_name = _("event")
         verbose_name_plural = _("events")
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["ticket", "created_at"], name="event_ticket")]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="event_ticket"),
+            models.Index(fields=["txid", "id"], name="event_feed"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.kind} {self.old_status}->{self.new_status}"
