@@ -14,7 +14,7 @@ from atiende.api.models import ApiToken, Scope
 from atiende.core.clock import now
 from atiende.core.errors import DomainError, NotFound
 
-TOKEN_PREFIX = "atn_"
+TOKEN_PREFIX = "atn_"  # noqa: S105 -- a public marker that makes leaked tokens greppable
 # last_used_at is written at most this often per token: not one UPDATE per request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 NAME_MAX = 100
