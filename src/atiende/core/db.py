@@ -19,14 +19,12 @@ class CurrentTransactionId(Func):
     primary key already is commit order.
     """
 
+    template = "NULL"
     output_field = BigIntegerField()
-
-    def as_sql(
-        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
-    ) -> tuple[str, list[Any]]:
-        return "NULL", []
 
     def as_postgresql(
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
-    ) -> tuple[str, list[Any]]:
-        return "(pg_current_xact_id()::text::bigint)", []
+    ) -> tuple[str, Any]:
+        return self.as_sql(
+            compiler, connection, template="(pg_current_xact_id()::text::bigint)", **extra
+        )
