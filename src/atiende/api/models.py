@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -91,3 +93,27 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+def upload_path(instance: Upload, filename: str) -> str:
+    # Our own name: nothing the client said reaches the storage path.
+    return f"uploads/{instance.created_at:%Y/%m}/{instance.public_id.hex}"
+
+
+class Upload(models.Model):
+    """A file sent ahead of the message that will carry it (POST /uploads, then its id in
+    `attachments`). Used once, by its uploader only; unused ones expire after a day."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    file = models.FileField(upload_to=upload_path, max_length=255)
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        indexes = [models.Index(fields=["created_at"], name="upload_age")]
+
+    def __str__(self) -> str:
+        return self.filename

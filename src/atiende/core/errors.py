@@ -18,6 +18,10 @@ class NotFound(DomainError):
     """The object does not exist *for this user*; never says whether it exists for others."""
 
 
+class TooLarge(DomainError):
+    """A file, or the files together, exceed a limit."""
+
+
 class TransitionNotAllowed(DomainError):
     """The lifecycle table does not allow this action in the ticket's current status."""
 

@@ -7,6 +7,11 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+
+from atiende.core.problem import problem_response
+
+API_PREFIX = "/api/"
 
 
 class RequestSizeLimitMiddleware:
@@ -25,9 +30,18 @@ class RequestSizeLimitMiddleware:
         except ValueError:
             length = 0
         if length > settings.ATIENDE_MAX_REQUEST_BYTES:
+            limit_mb = settings.ATIENDE_MAX_REQUEST_BYTES // (1024 * 1024)
+            if request.path.startswith(API_PREFIX):
+                response = problem_response(
+                    413,
+                    _("The request is larger than %(limit)d MB.") % {"limit": limit_mb},
+                    code="too-large",
+                )
+                response["Connection"] = "close"
+                return response
             body = render_to_string(
                 "413.html",
-                {"limit_mb": settings.ATIENDE_MAX_REQUEST_BYTES // (1024 * 1024)},
+                {"limit_mb": limit_mb},
                 request=request,
             )
             response = HttpResponse(body, status=413)

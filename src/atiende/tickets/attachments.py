@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from atiende.accounts.models import Department
-from atiende.core.errors import DomainError
+from atiende.core.errors import DomainError, TooLarge
 from atiende.core.text import strip_control
 
 EXECUTABLE_EXTENSIONS = frozenset(
@@ -154,7 +154,7 @@ def attachments_validate(
         filename = filename_clean(upload.name or "")
         size = int(upload.size or 0)
         if size > department.max_attachment_bytes:
-            raise DomainError(
+            raise TooLarge(
                 _("“%(name)s” is %(size)s; the limit for one file is %(limit)s.")
                 % {
                     "name": filename,
@@ -181,7 +181,7 @@ def attachments_validate(
             )
         )
     if total > department.max_ticket_attachments_bytes:
-        raise DomainError(
+        raise TooLarge(
             _("The attachments add up to %(size)s; the limit for one message is %(limit)s.")
             % {
                 "size": filesizeformat(total),

@@ -1,0 +1,75 @@
+"""Bearer tokens: who calls, with what scope, at what rate, in which language."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from django.core.cache import cache
+from django.http import HttpRequest
+from django.utils import translation
+from django.utils.translation import gettext as _
+from ninja.errors import AuthorizationError, Throttled
+from ninja.security import HttpBearer
+
+from atiende.accounts.models import User
+from atiende.api.models import ApiToken, Scope
+from atiende.api.tokens import token_authenticate
+from atiende.core.clock import now
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+RATE_WINDOW_SECONDS = 60
+
+
+def _rate_check(token: ApiToken) -> None:
+    """At most `token.rate_per_minute` requests per calendar minute, counted in the shared
+    cache (Redis or the database: every app server sees the same count)."""
+    moment = int(now().timestamp())
+    key = f"api-rate:{token.pk}:{moment // RATE_WINDOW_SECONDS}"
+    cache.add(key, 0, timeout=RATE_WINDOW_SECONDS * 2)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=RATE_WINDOW_SECONDS * 2)
+        count = 1
+    if count > token.rate_per_minute:
+        raise Throttled(wait=RATE_WINDOW_SECONDS - moment % RATE_WINDOW_SECONDS)
+
+
+class TokenAuth(HttpBearer):
+    """`Authorization: Bearer atn_...`. Reading needs the read scope; anything else needs
+    write; operations for administrators check `require_admin()` as well."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        api_token = token_authenticate(token.strip())
+        if api_token is None:
+            return None
+        if not request.headers.get("Accept-Language"):
+            translation.activate(api_token.user.language)
+            request.LANGUAGE_CODE = api_token.user.language
+        _rate_check(api_token)
+        needed = Scope.READ if request.method in SAFE_METHODS else Scope.WRITE
+        if not api_token.allows(needed):
+            raise AuthorizationError(
+                message=_("This token may only read; a token with the write scope is needed.")
+            )
+        request.user = api_token.user
+        return api_token
+
+
+def token_of(request: HttpRequest) -> ApiToken:
+    return cast(ApiToken, request.auth)  # type: ignore[attr-defined]
+
+
+def staff_of(request: HttpRequest) -> User:
+    """The staff user the token acts for."""
+    return token_of(request).user
+
+
+def require_admin(request: HttpRequest) -> User:
+    """For customer, service and webhook management: an admin token of an administrator."""
+    token = token_of(request)
+    if not token.allows(Scope.ADMIN) or not token.user.is_superuser:
+        raise AuthorizationError(
+            message=_("This operation needs a token with the admin scope of an administrator.")
+        )
+    return token.user

@@ -1,0 +1,122 @@
+"""Files sent ahead of the message that carries them (POST /uploads).
+
+An upload belongs to the user who sent it, is used by one message at most, and expires after
+a day. The department's limits are checked again when a message takes it (a file may fit one
+department and not another); here only the largest limit of any department applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import timedelta
+from uuid import UUID
+
+from django.core.files import File
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Max
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
+
+from atiende.accounts.models import Department, User
+from atiende.api.models import Upload
+from atiende.core.clock import now
+from atiende.core.errors import DomainError, TooLarge
+from atiende.tickets.attachments import (
+    EXECUTABLE_EXTENSIONS,
+    EXECUTABLE_MAGIC,
+    content_type_for,
+    extension_of,
+    filename_clean,
+)
+
+KEPT_FOR = timedelta(hours=24)
+
+
+def _largest_allowed() -> int:
+    largest = Department.objects.filter(is_active=True).aggregate(mb=Max("max_attachment_mb"))
+    return int(largest["mb"] or 0) * 1024 * 1024
+
+
+def upload_store(*, user: User, file: UploadedFile) -> Upload:  # type: ignore[type-arg]
+    """Keep the file for a later message, or refuse it (TooLarge, or a program)."""
+    filename = filename_clean(file.name or "")
+    size = int(file.size or 0)
+    limit = _largest_allowed()
+    if size > limit:
+        raise TooLarge(
+            _("“%(name)s” is %(size)s; the limit for one file is %(limit)s.")
+            % {"name": filename, "size": filesizeformat(size), "limit": filesizeformat(limit)},
+            field="file",
+        )
+    file.seek(0)
+    head = file.read(8)
+    file.seek(0)
+    if extension_of(filename) in EXECUTABLE_EXTENSIONS or head.startswith(EXECUTABLE_MAGIC):
+        raise DomainError(
+            _(
+                "“%(name)s” looks like a program; for your safety programs cannot be attached. "
+                "Compress it into a .zip file if you need to send it."
+            )
+            % {"name": filename},
+            field="file",
+        )
+    upload = Upload(
+        user=user, filename=filename, content_type=content_type_for(filename), size=size
+    )
+    upload.file.save(upload.public_id.hex, file, save=False)
+    upload.save()
+    return upload
+
+
+def _delete_files(names: list[str]) -> None:
+    storage = Upload._meta.get_field("file").storage
+    for name in names:
+        storage.delete(name)
+
+
+@contextmanager
+def uploads_use(*, user: User, ids: Sequence[UUID]) -> Iterator[list[File[bytes]]]:
+    """The user's unexpired uploads with these ids, as files named as uploaded, for one
+    message. Must run inside the transaction that stores the message: the uploads are deleted
+    in it (their files after the commit), so each is used once."""
+    if not ids:
+        yield []
+        return
+    unique = list(dict.fromkeys(ids))
+    uploads = {
+        upload.public_id: upload
+        for upload in Upload.objects.select_for_update().filter(
+            user=user, public_id__in=unique, created_at__gte=now() - KEPT_FOR
+        )
+    }
+    missing = [str(key) for key in unique if key not in uploads]
+    if missing:
+        raise DomainError(
+            _("Unknown or expired upload: %(ids)s. Upload the file again.")
+            % {"ids": ", ".join(missing)},
+            field="attachments",
+        )
+    files: list[File[bytes]] = []
+    try:
+        for key in unique:
+            upload = uploads[key]
+            files.append(File(upload.file.open("rb"), name=upload.filename))
+        yield files
+    finally:
+        for handle in files:
+            handle.close()
+    names = [str(upload.file.name) for upload in uploads.values()]
+    Upload.objects.filter(pk__in=[upload.pk for upload in uploads.values()]).delete()
+    transaction.on_commit(lambda: _delete_files(names))
+
+
+def uploads_purge() -> int:
+    """Delete uploads no message took within a day (a periodic job)."""
+    expired = list(Upload.objects.filter(created_at__lt=now() - KEPT_FOR).values_list("pk", "file"))
+    if not expired:
+        return 0
+    Upload.objects.filter(pk__in=[pk for pk, _name in expired]).delete()
+    _delete_files([str(name) for _pk, name in expired])
+    return len(expired)

@@ -1,0 +1,69 @@
+"""API test helpers: tokens for the cast, and a client that sends them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from atiende.accounts.models import User
+from atiende.api.tokens import token_create
+
+
+class ApiClient:
+    """Django's test client speaking JSON with a bearer token (or none)."""
+
+    def __init__(self, secret: str | None) -> None:
+        self.client = Client()
+        self.headers: dict[str, str] = {}
+        if secret is not None:
+            self.headers["Authorization"] = f"Bearer {secret}"
+
+    def _call(self, method: str, path: str, data: Any = None, **headers: str) -> Any:
+        kwargs: dict[str, Any] = {"headers": {**self.headers, **headers}}
+        if data is not None:
+            kwargs["data"] = json.dumps(data)
+            kwargs["content_type"] = "application/json"
+        return getattr(self.client, method)(path, **kwargs)
+
+    def get(self, path: str, data: dict[str, Any] | None = None, **headers: str) -> Any:
+        return self.client.get(path, data or {}, headers={**self.headers, **headers})
+
+    def post(self, path: str, data: Any = None, **headers: str) -> Any:
+        return self._call("post", path, data, **headers)
+
+    def put(self, path: str, data: Any = None, **headers: str) -> Any:
+        return self._call("put", path, data, **headers)
+
+    def patch(self, path: str, data: Any = None, **headers: str) -> Any:
+        return self._call("patch", path, data, **headers)
+
+    def delete(self, path: str, **headers: str) -> Any:
+        return self._call("delete", path, None, **headers)
+
+    def upload(self, path: str, files: dict[str, Any], **headers: str) -> Any:
+        return self.client.post(path, files, headers={**self.headers, **headers})
+
+
+@pytest.fixture
+def token_for(db: None) -> Callable[..., str]:
+    """`token_for(user, "write")` -> the secret of a new token of that user and scope."""
+
+    def _make(user: User, scope: str = "read", name: str = "pruebas") -> str:
+        _token, secret = token_create(user=user, name=name, scope=scope, created_by=user)
+        return secret
+
+    return _make
+
+
+@pytest.fixture
+def api_as(token_for: Callable[..., str]) -> Callable[..., ApiClient]:
+    """`api_as(cast.agent, "write")` -> a client sending a token of that user and scope."""
+
+    def _make(user: User, scope: str = "read") -> ApiClient:
+        return ApiClient(token_for(user, scope))
+
+    return _make
