@@ -54,9 +54,17 @@ class AccountUserInline(admin.TabularInline[User, Account]):
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin[Account]):
-    list_display = ("name", "is_active", "created_at")
+    list_display = ("name", "external_id", "is_active", "created_at")
     list_filter = ("is_active",)
-    search_fields = ("name", "users__email", "authorized_addresses__email", "services__name")
+    search_fields = (
+        "name",
+        "external_id",
+        "users__email",
+        "authorized_addresses__email",
+        "services__name",
+    )
+    fields = ("name", "public_id", "external_id", "is_active", "created_at")
+    readonly_fields = ("public_id",)
     inlines = (AccountUserInline, AuthorizedAddressInline, ServiceInline)
     date_hierarchy = "created_at"
 

@@ -245,6 +245,28 @@ def user_password_reset_request(*, email: str, language: str) -> None:
             )
 
 
+def user_invite(*, user: User) -> None:
+    """Mail the user a link to choose his password: the invitation to an account the company
+    opened for him (he has no usable password yet). The link is the password-reset link, so
+    it works once and for PASSWORD_RESET_TIMEOUT; once expired, he asks for another on the
+    password-reset page, which the mail names. One outbox row, in the caller's transaction
+    when there is one; calling again sends a new link (earlier ones stay valid until used).
+    """
+    with transaction.atomic():
+        enqueue(
+            template="account_invitation",
+            to=user.email,
+            language=user.language,
+            context={
+                "user_name": user.display_name,
+                "email": user.email,
+                "reset_url": _password_reset_url(user),
+                "hours": max(1, settings.PASSWORD_RESET_TIMEOUT // 3600),
+                "forgot_url": _absolute(reverse("accounts:password_reset")),
+            },
+        )
+
+
 def user_password_reset_complete(*, user: User, password: str) -> User:
     """Set the new password from a reset link. The link reached the user's mailbox, so it also
     confirms his address (a user who lost his confirmation mail gets in this way)."""
@@ -297,11 +319,15 @@ def _enqueue_address_confirmation(address: AuthorizedAddress, *, by: User) -> No
     )
 
 
-def authorized_address_add(*, account: Account, email: str, added_by: User) -> AuthorizedAddress:
+def authorized_address_add(
+    *, account: Account, email: str, added_by: User, confirmed: bool = False
+) -> AuthorizedAddress:
     """Add an address to the account, waiting for confirmation, and mail it the link.
 
+    With `confirmed`, the company vouches for the address (staff or its billing system add
+    it): it is stored confirmed and no mail is sent.
     Raises DomainError (field "email") for an invalid address, one already on the list
-    (compared case-insensitively) or a full list.
+    (compared case-insensitively, confirmed or not) or a full list.
     """
     email = normalize_email(email)
     try:
@@ -326,11 +352,15 @@ def authorized_address_add(*, account: Account, email: str, added_by: User) -> A
         try:
             with transaction.atomic():
                 address = AuthorizedAddress.objects.create(
-                    account=account, email=email, added_by=added_by
+                    account=account,
+                    email=email,
+                    added_by=added_by,
+                    confirmed_at=now() if confirmed else None,
                 )
         except IntegrityError:
             raise duplicate from None
-        _enqueue_address_confirmation(address, by=added_by)
+        if not confirmed:
+            _enqueue_address_confirmation(address, by=added_by)
     return address
 
 
