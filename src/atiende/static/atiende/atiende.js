@@ -31,7 +31,9 @@ document.addEventListener("DOMContentLoaded", () => {
     form.addEventListener("submit", (event) => {
       if (!window.confirm(form.dataset.confirm)) {
         event.preventDefault();
+        // Cancelled: the form may be sent again, so its buttons are enabled again too.
         form.dataset.submitting = "";
+        form.querySelectorAll("button[type=submit]").forEach((b) => b.removeAttribute("aria-disabled"));
       }
     });
   });

@@ -37,6 +37,11 @@ def _when(moment: datetime | None, default: str = "") -> str:
     return timezone.localtime(moment).isoformat(timespec="minutes")
 
 
+def _plain(text: str) -> str:
+    """A note on standard error is not an error: not drawn in the error colour."""
+    return text
+
+
 def _user(email: str) -> User:
     user = User.objects.filter(email=normalize_email(email)).first()
     if user is None:
@@ -99,7 +104,8 @@ class Command(BaseCommand):
         self.stderr.write(
             f"Token {token.prefix}… (“{token.name}”, scope {token.scope}) created for "
             f"{user.email}. The line above is its secret: it is shown only now and cannot be "
-            "shown again. Programs send it as the header 'Authorization: Bearer <token>'."
+            "shown again. Programs send it as the header 'Authorization: Bearer <token>'.",
+            style_func=_plain,
         )
 
     def _list(self, *, email: str | None) -> None:
@@ -119,7 +125,7 @@ class Command(BaseCommand):
             for token in tokens
         ]
         if not rows:
-            self.stderr.write("No API tokens.")
+            self.stderr.write("No API tokens.", style_func=_plain)
             return
         widths = [max(len(row[column]) for row in [HEADER, *rows]) for column in range(6)]
         for row in [HEADER, *rows]:
