@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "atiende.search",
     "atiende.jobs",
     "atiende.api",
+    "atiende.webhooks",
 ]
 
 MIDDLEWARE = [
@@ -255,6 +256,9 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Atiende <soporte@atiende.loc
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The domain of our own Message-IDs, so replies can be threaded back to tickets.
 ATIENDE_MAIL_DOMAIN = env_str("ATIENDE_MAIL_DOMAIN", "atiende.localhost")
+# Webhook deliveries leave through the same outbox; each POST waits at most this long for the
+# receiver (to connect, and between bytes of its answer).
+ATIENDE_WEBHOOK_TIMEOUT_SECONDS = env_int("ATIENDE_WEBHOOK_TIMEOUT_SECONDS", 10)
 
 # Mail in. The authserv-id our own receiving server writes in Authentication-Results: only
 # those headers are believed (RFC 8601); any other is ignored and stripped.
@@ -283,5 +287,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    # httpx logs every request at INFO with its full URL, which may carry a receiver's token.
+    "loggers": {"axes": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
 }

@@ -111,6 +111,7 @@ class TestTheList:
             "action_checkbox",
             "created_at",
             "status",
+            "kind",
             "template",
             "to",
             "subject",

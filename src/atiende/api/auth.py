@@ -73,3 +73,18 @@ def require_admin(request: HttpRequest) -> User:
             message=_("This operation needs a token with the admin scope of an administrator.")
         )
     return token.user
+
+
+class AdminTokenAuth(TokenAuth):
+    """For operations only administrators may call: refused (403) before the body is even
+    read, so a non-administrator learns nothing from the validation of his request."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        api_token = super().authenticate(request, token)
+        if api_token is not None:
+            request.auth = api_token  # type: ignore[attr-defined]
+            require_admin(request)
+        return api_token
+
+
+ADMIN = AdminTokenAuth()

@@ -14,6 +14,7 @@ from typing import Any
 from django.core.signals import got_request_exception
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
@@ -52,9 +53,9 @@ def _domain(request: HttpRequest, exc: Any) -> HttpResponse:
         return problem_response(409, detail, code="transition-not-allowed")
     if isinstance(exc, StaleState):
         return problem_response(409, detail, code="conflict")
-    if isinstance(exc, TooLarge):
-        return problem_response(413, detail, code="too-large")
     errors = [{"field": exc.field, "message": detail}] if exc.field else None
+    if isinstance(exc, TooLarge):  # which file: the upload's `file`, or a message's attachments
+        return problem_response(413, detail, code="too-large", errors=errors)
     return problem_response(422, detail, code="invalid", errors=errors)
 
 
@@ -101,6 +102,7 @@ def errors_install(api: NinjaAPI) -> None:
     api.add_exception_handler(Exception, _unexpected)
 
 
+@csrf_exempt
 def api_not_found(request: HttpRequest, path: str = "") -> HttpResponse:
     """For URLs under /api/ that name no operation."""
     return problem_response(404, _("There is no such API address."), code="not-found")

@@ -13,7 +13,7 @@ from ninja.openapi.schema import OpenAPISchema
 
 from atiende.api.auth import TokenAuth
 from atiende.api.errors import errors_install
-from atiende.api.routers import misc, tickets
+from atiende.api.routers import customers, misc, tickets, webhooks
 from atiende.api.schemas import Problem
 from atiende.core.problem import PROBLEM_CONTENT_TYPE
 
@@ -66,7 +66,21 @@ class AtiendeAPI(NinjaAPI):
                 errors = dict(_COMMON)
                 if method in {"post", "put", "patch", "delete"}:
                     errors.update(_WRITE)
-                responses = operation.setdefault("responses", {})
+                # ninja keys its own responses by int and openapi_extra's by str: one key
+                # each (a JSON object with "200" twice is refused by Swagger UI), extra wins.
+                merged = {
+                    str(code): answer
+                    for code, answer in operation.get("responses", {}).items()
+                    if not isinstance(code, str)
+                }
+                merged.update(
+                    {
+                        code: answer
+                        for code, answer in operation.get("responses", {}).items()
+                        if isinstance(code, str)
+                    }
+                )
+                responses = operation["responses"] = merged
                 for status, description in errors.items():
                     responses.setdefault(
                         status,
@@ -93,8 +107,10 @@ api = AtiendeAPI(
     docs_url="/docs",
 )
 errors_install(api)
+api.add_router("", customers.router)
 api.add_router("", tickets.router)
 api.add_router("", misc.departments)
 api.add_router("", misc.files)
 api.add_router("", misc.search)
 api.add_router("", misc.events)
+api.add_router("", webhooks.router)

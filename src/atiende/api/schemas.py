@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from ninja import Field, Schema
+from pydantic import AfterValidator
 
 from atiende.accounts.models import Service
 from atiende.tickets.lifecycle import Status
+from atiende.webhooks.models import WebhookEvent
 
 StatusName = Literal["open", "pending", "resolved", "closed"]
 ServiceKind = Literal["hosting", "domain", "ssl", "email", "other"]
@@ -19,6 +21,18 @@ Language = Literal["es", "en"]
 assert set(StatusName.__args__) == set(Status.values)  # type: ignore[attr-defined]
 assert set(ServiceKind.__args__) == set(Service.Kind.values)  # type: ignore[attr-defined]
 assert set(ServiceStatus.__args__) == set(Service.Status.values)  # type: ignore[attr-defined]
+
+
+def _without_nul(value: str) -> str:
+    # PostgreSQL can neither store nor compare text with a NUL in it (a 500, not a 404 or a
+    # 422); no client means one.
+    if "\x00" in value:
+        raise ValueError("NUL characters are not allowed")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_without_nul)]
+"""A string the API takes in: any text but NUL."""
 
 
 class Problem(Schema):
@@ -75,6 +89,7 @@ class CustomerUpdate(Schema):
 class AddressOut(Schema):
     email: str
     confirmed: bool
+    main: bool = Field(description="The holder's address; it cannot be removed.")
     created_at: datetime
 
 
@@ -85,6 +100,11 @@ class AddressCreate(Schema):
         description="True: the company vouches for the address (no confirmation mail). "
         "False: a confirmation link is mailed to it.",
     )
+
+
+class CustomerPage(Schema):
+    items: list[CustomerOut]
+    next_cursor: str | None
 
 
 class ServiceOut(Schema):
@@ -202,13 +222,13 @@ class TicketPage(Schema):
 
 class TicketCreate(Schema):
     customer: UUID = Field(description="The customer's id.")
-    requester: str | None = Field(
+    requester: Text | None = Field(
         None, description="E-mail of the customer's user who asks; the account holder if absent."
     )
-    department: str = Field(description="The department's id (slug).", max_length=100)
-    subject: str = Field(max_length=1000)
-    body: str = Field(max_length=100_000)
-    service: str | None = Field(
+    department: Text = Field(description="The department's id (slug).", max_length=100)
+    subject: Text = Field(max_length=1000)
+    body: Text = Field(max_length=100_000)
+    service: Text | None = Field(
         None, description="The external ID of one of the customer's services."
     )
     attachments: list[UUID] = Field(
@@ -217,7 +237,7 @@ class TicketCreate(Schema):
 
 
 class ReplyCreate(Schema):
-    body: str = Field(max_length=100_000)
+    body: Text = Field(max_length=100_000)
     attachments: list[UUID] = Field(default_factory=list, max_length=20)
     resolve: bool = Field(False, description="Mark the ticket resolved with this reply.")
     reopen: bool = Field(
@@ -226,28 +246,28 @@ class ReplyCreate(Schema):
 
 
 class NoteCreate(Schema):
-    body: str = Field(max_length=100_000)
+    body: Text = Field(max_length=100_000)
     attachments: list[UUID] = Field(default_factory=list, max_length=20)
 
 
 class StatusChange(Schema):
-    reason: str = Field("", max_length=2000)
+    reason: Text = Field("", max_length=2000)
     expected_status: StatusName | None = Field(
         None, description="Refuse (409) if the ticket is no longer in this status."
     )
 
 
 class AssignIn(Schema):
-    assignee: str | None = Field(description="A staff e-mail, or null to unassign.")
+    assignee: Text | None = Field(description="A staff e-mail, or null to unassign.")
 
 
 class MoveIn(Schema):
-    department: str = Field(max_length=100)
-    reason: str = Field(max_length=2000)
+    department: Text = Field(max_length=100)
+    reason: Text = Field(max_length=2000)
 
 
 class CollaboratorIn(Schema):
-    email: str = Field(max_length=254)
+    email: Text = Field(max_length=254)
 
 
 # --- uploads, search, events -----------------------------------------------------------------
@@ -275,3 +295,53 @@ class FeedEventOut(EventOut):
 class EventPage(Schema):
     items: list[FeedEventOut]
     next_cursor: str = Field(description="Pass as `after` next time; the same when nothing is new.")
+
+
+# --- webhooks --------------------------------------------------------------------------------
+
+WebhookEventName = Literal[
+    "ticket.created",
+    "ticket.replied",
+    "ticket.note_added",
+    "ticket.status_changed",
+    "ticket.assigned",
+    "ticket.moved",
+]
+
+
+assert set(WebhookEventName.__args__) == set(WebhookEvent.values)  # type: ignore[attr-defined]
+
+
+class WebhookOut(Schema):
+    id: int
+    url: str
+    description: str
+    event_types: list[WebhookEventName]
+    is_active: bool
+    secret: str = Field(description="Verify each delivery's Atiende-Signature with it.")
+    created_at: datetime
+
+
+class WebhookCreate(Schema):
+    url: str = Field(max_length=2000, examples=["https://billing.example.com/hooks/atiende"])
+    event_types: list[WebhookEventName] = Field(min_length=1)
+    description: str = Field("", max_length=200)
+
+
+class WebhookUpdate(Schema):
+    url: str | None = Field(None, max_length=2000)
+    event_types: list[WebhookEventName] | None = Field(None, min_length=1)
+    description: str | None = Field(None, max_length=200)
+    is_active: bool | None = None
+
+
+class DeliveryOut(Schema):
+    id: str = Field(description="The Atiende-Delivery header the receiver got.")
+    event_type: WebhookEventName
+    status: Literal["queued", "sending", "sent", "failed", "bounced"]
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+    last_response: str
+    last_error: str

@@ -11,18 +11,43 @@ from datetime import datetime
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import BigIntegerField, Func, Q, QuerySet
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from atiende.accounts.models import Department, User
 from atiende.api.cursors import cursor_decode, cursor_encode
-from atiende.core.db import TransactionHorizon
 from atiende.core.errors import DomainError
 from atiende.tickets.models import Event, Ticket
 from atiende.tickets.selectors import agent_department_ids, ticket_list_for_agent
 
 TICKET_RELATED = ("department", "customer", "account", "service", "assignee")
+
+
+class FeedHorizon(Func):
+    """PostgreSQL: the lowest transaction id that may still commit an event, as of the
+    statement's snapshot. Every event below it that the statement does not see never will.
+
+    It is the lowest of: the snapshot's running transactions (`pg_snapshot_xip`) less those
+    that `pg_stat_activity` places in another database of the cluster, which cannot write our
+    rows; the snapshot's `xmax`; the reader's own transaction if it wrote (its events are not
+    final before it commits). `pg_snapshot_xmin` alone would also wait on every other
+    database's writers: one long transaction anywhere on the server would stall the feed.
+    A transaction whose database cannot be told (it ended meanwhile, or its session is hidden
+    from us) still counts: a doubt only delays an event, it never skips one.
+    """
+
+    template = (
+        "(SELECT LEAST(COALESCE(MIN(running.xid),"
+        " pg_snapshot_xmax(pg_current_snapshot())::text::bigint),"
+        " pg_current_xact_id_if_assigned()::text::bigint)"
+        " FROM (SELECT xip::text::bigint AS xid"
+        " FROM pg_snapshot_xip(pg_current_snapshot()) AS xip) AS running"
+        " WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity AS activity"
+        " WHERE activity.backend_xid::text::bigint = mod(running.xid, 4294967296)"
+        " AND activity.datname IS DISTINCT FROM current_database()))"
+    )
+    output_field = BigIntegerField()
 
 
 def _department_visible(agent: User, slug: str) -> Department:
@@ -63,8 +88,11 @@ def ticket_page_for_agent(
         tickets = tickets.filter(updated_at__gte=updated_since)
     if cursor:
         moment_text, last_id = cursor_decode(cursor, shape=(str, int))
-        moment = parse_datetime(moment_text)
-        if moment is None:
+        try:
+            moment = parse_datetime(moment_text)
+        except ValueError:  # well formed, but no such moment (month 13)
+            moment = None
+        if moment is None or moment.tzinfo is None:
             raise DomainError(
                 _("This cursor is not valid; use one the API returned."), field="cursor"
             )
@@ -85,8 +113,9 @@ def event_feed_for_agent(
     next time (`after` itself when nothing is new).
 
     On PostgreSQL the order is (txid, id) and only events of transactions older than every
-    running one are given out: an event committed late can never fall behind a cursor
-    already handed out. On SQLite writers run one at a time, so the id is commit order.
+    running one (`FeedHorizon`) are given out: an event committed late can never fall behind
+    a cursor already handed out. On SQLite writers run one at a time, so the id is commit
+    order.
     """
     events = Event.objects.all()
     departments = agent_department_ids(agent)
@@ -100,7 +129,7 @@ def event_feed_for_agent(
         else:
             events = events.filter(pk__gt=last_id)
     if postgres:
-        events = events.filter(txid__lt=TransactionHorizon()).order_by("txid", "id")
+        events = events.filter(txid__lt=FeedHorizon()).order_by("txid", "id")
     else:
         events = events.order_by("id")
     rows = list(events.select_related("actor", "ticket")[:limit])

@@ -12,6 +12,8 @@ import logging
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
+from atiende.api.idempotency import idempotency_records_purge
+from atiende.api.uploads import uploads_purge
 from atiende.mail.inbound.imap import mailboxes_poll_due
 from atiende.mail.outbound.outbox import outbox_deliver_due
 from atiende.tickets.automation import auto_close_sweep
@@ -44,3 +46,13 @@ def mailboxes_poll_periodic_task() -> None:
     failed = sum(1 for result in results if not result.ok)
     if received or failed:
         logger.info("mailboxes: %s messages received, %s mailboxes failed", received, failed)
+
+
+@db_periodic_task(crontab(minute="17"), retries=1, retry_delay=60)
+def api_leftovers_purge_task() -> None:
+    """Every hour: the API's day-old leftovers (answers kept for Idempotency-Key, files
+    uploaded for a message that never came)."""
+    answers = idempotency_records_purge()
+    uploads = uploads_purge()
+    if answers or uploads:
+        logger.info("api: %s idempotency answers and %s uploads expired", answers, uploads)

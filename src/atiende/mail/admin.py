@@ -1,5 +1,8 @@
 """The outbox for administrators: what is queued, sent and failed, and sending a failed row again.
 
+Mail and webhook deliveries share it (`kind`); a delivery shows its endpoint and the
+receiver's last answer (`last_response`).
+
 Rows are a record of what was sent: nobody adds, edits or deletes them here. The one write is
 *Send again* (an action on the list, and a button on a failed row's page), which calls
 `outbox_resend()`, the same function any other caller would use.
@@ -37,6 +40,7 @@ class OutboxMessageAdmin(admin.ModelAdmin[OutboxMessage]):
     list_display = (
         "created_at",
         "status",
+        "kind",
         "template",
         "to",
         "subject",
@@ -44,7 +48,7 @@ class OutboxMessageAdmin(admin.ModelAdmin[OutboxMessage]):
         "error_short",
         "sent_at",
     )
-    list_filter = ("status", "template")
+    list_filter = ("status", "kind", "template", "endpoint")
     search_fields = ("to", "subject", "message_id", "ticket__reference")
     # The primary key follows creation and is indexed: a long outbox lists without a sort.
     ordering = ("-id",)
@@ -54,11 +58,31 @@ class OutboxMessageAdmin(admin.ModelAdmin[OutboxMessage]):
     fieldsets = (
         (
             None,
-            {"fields": ("status", "template", "to", "subject", "ticket", "created_at", "sent_at")},
+            {
+                "fields": (
+                    "status",
+                    "kind",
+                    "template",
+                    "to",
+                    "endpoint",
+                    "subject",
+                    "ticket",
+                    "created_at",
+                    "sent_at",
+                )
+            },
         ),
         (
             _("Delivery"),
-            {"fields": ("attempts", "next_attempt_at", "claimed_at", "last_error")},
+            {
+                "fields": (
+                    "attempts",
+                    "next_attempt_at",
+                    "claimed_at",
+                    "last_error",
+                    "last_response",
+                )
+            },
         ),
         (
             _("Message"),
@@ -67,8 +91,10 @@ class OutboxMessageAdmin(admin.ModelAdmin[OutboxMessage]):
     )
     readonly_fields = (
         "status",
+        "kind",
         "template",
         "to",
+        "endpoint",
         "subject",
         "ticket",
         "created_at",
@@ -77,6 +103,7 @@ class OutboxMessageAdmin(admin.ModelAdmin[OutboxMessage]):
         "next_attempt_at",
         "claimed_at",
         "last_error",
+        "last_response",
         "message_id",
         "headers",
         "attachment_ids",
@@ -171,8 +198,19 @@ class OutboxMessageAdmin(admin.ModelAdmin[OutboxMessage]):
         if outbox_resend(row_id=row.pk):
             self.message_user(
                 request,
-                _("The message to %(to)s is queued to be sent again.") % {"to": row.to},
+                (
+                    _("The message to %(to)s is queued to be sent again.") % {"to": row.to}
+                    if row.kind == OutboxMessage.Kind.MAIL
+                    else _("The webhook delivery %(id)s is queued to be sent again.")
+                    % {"id": row.message_id}
+                ),
                 messages.SUCCESS,
+            )
+        elif row.kind == OutboxMessage.Kind.WEBHOOK and row.endpoint_id is None:
+            self.message_user(
+                request,
+                _("Its webhook endpoint was deleted: this delivery cannot be sent again."),
+                messages.WARNING,
             )
         else:
             row.refresh_from_db(fields=["status"])

@@ -1,6 +1,7 @@
 """Mail in and out.
 
-The outbox: every notification is a row written in the transaction that caused it.
+The outbox: every notification is a row written in the transaction that caused it. Webhook
+deliveries are outbox rows too (`kind="webhook"`): one queue, one worker, one retry policy.
 The inbox: every message received is stored raw before anything else happens; what became
 of it (a ticket, a reply, quarantine, ignored as an auto-reply) is recorded on the same row.
 """
@@ -24,8 +25,14 @@ class OutboxMessage(models.Model):
         FAILED = "failed", _("failed")
         BOUNCED = "bounced", _("bounced")
 
+    class Kind(models.TextChoices):
+        MAIL = "mail", _("mail")
+        WEBHOOK = "webhook", _("webhook")
+
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.MAIL)
     template = models.CharField(max_length=64)
-    to = models.EmailField(_("to"), max_length=254)
+    # Empty for a webhook delivery: it goes to its endpoint's URL.
+    to = models.EmailField(_("to"), max_length=254, blank=True)
     subject = models.CharField(_("subject"), max_length=300)
     body_text = models.TextField()
     body_html = models.TextField(blank=True)
@@ -49,6 +56,17 @@ class OutboxMessage(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     # tickets.Attachment ids to attach (a staff reply carries its files).
     attachment_ids = models.JSONField(default=list, blank=True)
+    # A webhook delivery: where it goes (NULL once the endpoint is deleted; the row stays as
+    # the record of what was sent), and the receiver's answer to the last attempt.
+    endpoint = models.ForeignKey(
+        "webhooks.WebhookEndpoint",
+        verbose_name=_("webhook endpoint"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+    )
+    last_response = models.TextField(_("last response"), blank=True)
     created_at = models.DateTimeField(_("created"), default=now)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
@@ -62,7 +80,7 @@ class OutboxMessage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.to}: {self.subject}"
+        return f"{self.to or self.kind}: {self.subject}"
 
 
 class Mailbox(models.Model):

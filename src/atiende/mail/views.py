@@ -17,12 +17,14 @@ def _demo_only() -> None:
 
 def demo_outbox(request: HttpRequest) -> HttpResponse:
     _demo_only()
-    rows = OutboxMessage.objects.only("id", "to", "subject", "status", "created_at")
+    rows = OutboxMessage.objects.filter(kind=OutboxMessage.Kind.MAIL).only(
+        "id", "to", "subject", "status", "created_at"
+    )
     page = Paginator(rows.order_by("-id"), 50).get_page(request.GET.get("pagina"))
     return render(request, "mail/demo/outbox.html", {"page": page})
 
 
 def demo_outbox_message(request: HttpRequest, pk: int) -> HttpResponse:
     _demo_only()
-    message = get_object_or_404(OutboxMessage, pk=pk)
+    message = get_object_or_404(OutboxMessage, pk=pk, kind=OutboxMessage.Kind.MAIL)
     return render(request, "mail/demo/message.html", {"message": message})

@@ -1,8 +1,8 @@
 """Who works a ticket: its assignee, its collaborators, its department.
 
 Same contract as `services.py`: one transaction that locks the ticket row, an Event for every
-change, notifications to the outbox in that transaction. Staff only; a user who may not see
-the ticket gets NotFound, never a hint that it exists.
+change (`events.event_record`), notifications to the outbox in that transaction. Staff only;
+a user who may not see the ticket gets NotFound, never a hint that it exists.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from atiende.accounts.models import Department, User
 from atiende.core.errors import DomainError, NotFound, StaleState
+from atiende.tickets.events import event_record
 from atiende.tickets.models import ActorKind, Event, Ticket
 from atiende.tickets.selectors import agent_department_ids, agent_is_supervisor
 from atiende.tickets.services import lock_ticket, ticket_notify
@@ -76,19 +77,23 @@ def ticket_assign(
                 % {"name": assignee.display_name, "department": locked.department.name},
                 field="assignee",
             )
-        Event.objects.create(
+        previous_id, previous = locked.assignee_id, locked.assignee
+        locked.assignee = assignee
+        locked.save(update_fields=["assignee"])
+        # After the change: the event's webhooks carry the ticket with its new assignee.
+        event_record(
             ticket=locked,
             kind=Event.Kind.ASSIGNED,
             actor=actor,
             actor_kind=ActorKind.AGENT,
             data={
-                "from": locked.assignee_id,
+                "from": previous_id,
                 "to": target_id,
                 "to_name": assignee.display_name if assignee else "",
+                "from_email": previous.email if previous else "",
+                "to_email": assignee.email if assignee else "",
             },
         )
-        locked.assignee = assignee
-        locked.save(update_fields=["assignee"])
         if assignee is not None and assignee.pk != actor.pk:
             ticket_notify(
                 assignee,
@@ -115,7 +120,7 @@ def ticket_collaborator_add(*, ticket: Ticket, collaborator: User, actor: User) 
         if locked.collaborators.filter(pk=collaborator.pk).exists():
             return locked
         locked.collaborators.add(collaborator)
-        Event.objects.create(
+        event_record(
             ticket=locked,
             kind=Event.Kind.COLLABORATOR,
             actor=actor,
@@ -134,7 +139,7 @@ def ticket_collaborator_remove(*, ticket: Ticket, collaborator: User, actor: Use
         if not locked.collaborators.filter(pk=collaborator.pk).exists():
             return locked
         locked.collaborators.remove(collaborator)
-        Event.objects.create(
+        event_record(
             ticket=locked,
             kind=Event.Kind.COLLABORATOR,
             actor=actor,
@@ -169,7 +174,16 @@ def ticket_move(*, ticket: Ticket, department: Department, actor: User, reason: 
         leaving = [
             user for user in locked.collaborators.all() if not _works_in(user, department.pk)
         ]
-        Event.objects.create(
+        locked.department = department
+        update = ["department"]
+        if released_assignee is not None:
+            locked.assignee = None
+            update.append("assignee")
+        locked.save(update_fields=update)
+        if leaving:
+            locked.collaborators.remove(*leaving)
+        # After the change: the event's webhooks carry the ticket in its new department.
+        event_record(
             ticket=locked,
             kind=Event.Kind.MOVED,
             actor=actor,
@@ -184,13 +198,5 @@ def ticket_move(*, ticket: Ticket, department: Department, actor: User, reason: 
                 "collaborators_released": [user.display_name for user in leaving],
             },
         )
-        locked.department = department
-        update = ["department"]
-        if released_assignee is not None:
-            locked.assignee = None
-            update.append("assignee")
-        locked.save(update_fields=update)
-        if leaving:
-            locked.collaborators.remove(*leaving)
     ticket.refresh_from_db()
     return ticket

@@ -3,8 +3,8 @@
 The portal, the console, the API, e-mail and jobs call them; nothing else saves a ticket, a
 message or an event. Each runs in one transaction that locks the ticket row (SELECT ... FOR
 UPDATE on PostgreSQL; SQLite's IMMEDIATE transactions serialize writers), applies the lifecycle
-table, records an Event for every change, and writes the notifications it causes to the outbox
-in that same transaction.
+table, records an Event for every change (`events.event_record`, which also queues the
+webhooks), and writes the notifications it causes to the outbox in that same transaction.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from atiende.core.references import reference_generate
 from atiende.core.text import strip_control
 from atiende.mail.outbound.outbox import enqueue
 from atiende.tickets.attachments import attachments_validate
+from atiende.tickets.events import event_record, event_record_message
 from atiende.tickets.lifecycle import (
     AUTO_CLOSING,
     WAITING_ON_CUSTOMER,
@@ -120,7 +121,7 @@ def _record_status(
     if new != old:
         ticket.status = new
         ticket.status_changed_at = now()
-        Event.objects.create(
+        event_record(
             ticket=ticket,
             kind=Event.Kind.STATUS,
             action=action,
@@ -224,7 +225,7 @@ def ticket_open(
                 created_at=moment,
             )
             _store_files(message, files, department)
-            Event.objects.create(
+            event_record(
                 ticket=ticket,
                 kind=Event.Kind.CREATED,
                 actor=customer,
@@ -310,10 +311,12 @@ def ticket_reply(
             submission_key=submission_key,
         )
         _store_files(message, files, locked.department)
-        _record_status(locked, action=action, actor=author, actor_kind=kind)
+        # Set before the events are recorded: their webhooks carry the ticket as it is now.
         locked.updated_at = moment
         locked.last_author_kind = kind
         locked.last_author_name = author.display_name
+        event_record_message(ticket=locked, message=message, actor_kind=kind)
+        _record_status(locked, action=action, actor=author, actor_kind=kind)
         locked.save(
             update_fields=[*STATUS_FIELDS, "updated_at", "last_author_kind", "last_author_name"]
         )
@@ -487,6 +490,7 @@ def ticket_add_note(
             submission_key=submission_key,
         )
         _store_files(message, files, locked.department)
+        event_record_message(ticket=locked, message=message, actor_kind=ActorKind.AGENT)
     return message
 
 

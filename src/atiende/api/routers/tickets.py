@@ -28,6 +28,7 @@ from atiende.api.schemas import (
     ReplyCreate,
     StatusChange,
     StatusName,
+    Text,
     TicketCreate,
     TicketDetail,
     TicketPage,
@@ -52,6 +53,7 @@ IDEMPOTENCY_KEY = HeaderParam(
     alias="Idempotency-Key",
     description="Send the same key when retrying: the operation runs once.",
 )
+ASSIGNEE_FILTER = QueryParam(None, description='A staff e-mail, "me" or "none".')
 # The staff lifecycle actions, by the name the API gives them.
 ACTIONS = {
     "resolve": Action.AGENT_RESOLVE,
@@ -164,9 +166,9 @@ def ticket_create(
 def ticket_list(
     request: HttpRequest,
     status: Query[list[StatusName] | None] = None,
-    department: str | None = None,
+    department: Text | None = None,
     customer: UUID | None = None,
-    assignee: str | None = QueryParam(None, description='A staff e-mail, "me" or "none".'),
+    assignee: Text | None = ASSIGNEE_FILTER,
     updated_since: datetime | None = None,
     cursor: str | None = None,
     limit: int = QueryParam(50, ge=1, le=100),
@@ -352,7 +354,7 @@ def ticket_collaborator_add(
     response=TicketDetail,
     summary="Remove a collaborator",
 )
-def ticket_collaborator_remove(request: HttpRequest, ticket_id: str, email: str) -> dict[str, Any]:
+def ticket_collaborator_remove(request: HttpRequest, ticket_id: str, email: Text) -> dict[str, Any]:
     agent = staff_of(request)
     ticket = access_ticket_for_agent(agent=agent, reference=ticket_id)
     collaborator = User.objects.filter(email__iexact=email, is_staff=True).first()

@@ -348,6 +348,7 @@ def _earlier_copy(row: InboundMessage, parsed: ParsedMessage) -> int | None:
 def _bounce(row: InboundMessage, reported: tuple[str, ...]) -> None:
     """A delivery status notification: the outbox rows it reports are marked bounced."""
     ours = OutboxMessage.objects.filter(
+        kind=OutboxMessage.Kind.MAIL,  # a webhook delivery's id never went out as a Message-ID
         message_id__in=[message_id.strip() for message_id in reported if message_id.strip()],
         status__in=[
             OutboxMessage.Status.SENT,

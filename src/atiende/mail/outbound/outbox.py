@@ -16,6 +16,13 @@ failed, for an administrator to see and send again. A session the server will no
 (greeting or login refused) is never final for a row: it is our settings or the server, not
 the message. Rows of one ticket leave in the order they were written: a row waits while
 an earlier row of its ticket is still on its way.
+
+Webhook deliveries are rows of this outbox too (`kind="webhook"`), POSTed by
+`atiende.webhooks.delivery`: any answer but 2xx, and no answer, is retried with the same
+backoff. The two kinds never wait on each other: a mail row waits only behind earlier mail of
+its ticket, a webhook row only behind earlier deliveries of its ticket to the same endpoint;
+an SMTP server that is down stops the mail of a run but not its webhooks, and an endpoint
+that does not answer holds back only its own deliveries.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from __future__ import annotations
 import enum
 import logging
 import smtplib
+from collections.abc import Collection
 from datetime import timedelta
 from typing import Any
 
@@ -31,12 +39,13 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.dispatch import Signal
 
 from atiende.core.clock import now
 from atiende.mail.models import InboundMessage, OutboxMessage
 from atiende.mail.outbound.compose import REFERENCES_KEPT, compose, header_address_check
+from atiende.webhooks.delivery import WebhookSender
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +60,7 @@ SENDING_LEASE = timedelta(minutes=10)
 outbox_enqueued = Signal()
 
 Status = OutboxMessage.Status
+Kind = OutboxMessage.Kind
 
 
 def enqueue(
@@ -104,7 +114,7 @@ def enqueue(
         ticket=ticket,
         attachment_ids=attachment_ids or [],
     )
-    _kick_after_commit()
+    outbox_kick_after_commit()
     return row
 
 
@@ -112,7 +122,7 @@ def _kick() -> None:
     outbox_enqueued.send(sender=OutboxMessage)
 
 
-def _kick_after_commit() -> None:
+def outbox_kick_after_commit() -> None:
     """Ask for one delivery after the commit, however many rows the transaction wrote.
 
     Django keeps the open transaction's callbacks in `run_on_commit`, each with the savepoints
@@ -136,7 +146,7 @@ def ticket_thread_message_ids(*, ticket_id: int, to: str) -> list[str]:
     """The latest Message-IDs of a ticket's conversation as `to` has it, oldest first: what
     we sent to that address and what we received that went into the ticket."""
     sent = (
-        OutboxMessage.objects.filter(ticket_id=ticket_id, to__iexact=to)
+        OutboxMessage.objects.filter(ticket_id=ticket_id, kind=Kind.MAIL, to__iexact=to)
         .order_by("-created_at", "-id")
         .values_list("created_at", "message_id")[:REFERENCES_KEPT]
     )
@@ -202,24 +212,50 @@ def _claim(pk: int, moment: Any) -> OutboxMessage | None:
         )
         .update(status=Status.SENDING, claimed_at=moment, attempts=F("attempts") + 1)
     )
-    return OutboxMessage.objects.get(pk=pk) if claimed else None
+    return OutboxMessage.objects.select_related("endpoint").get(pk=pk) if claimed else None
 
 
-def _failed(row: OutboxMessage, error: BaseException, *, permanent: bool) -> None:
-    text = f"{type(error).__name__}: {error}"[:2000]
+def _destination(row: OutboxMessage) -> str:
+    return row.to if row.kind == Kind.MAIL else f"webhook endpoint {row.endpoint_id}"
+
+
+def _failed(
+    row: OutboxMessage,
+    error: BaseException | str,
+    *,
+    permanent: bool,
+    last_response: str | None = None,
+) -> None:
+    """Record a failed attempt: back to the queue after its backoff, or failed for good.
+    `last_response` (webhooks) replaces the answer of the previous attempt."""
+    text = (error if isinstance(error, str) else f"{type(error).__name__}: {error}")[:2000]
+    extra = {} if last_response is None else {"last_response": last_response}
     if permanent or row.attempts >= MAX_ATTEMPTS:
-        logger.error("outbox %s to %s failed for good: %s", row.pk, row.to, text)
+        logger.error("outbox %s to %s failed for good: %s", row.pk, _destination(row), text)
         OutboxMessage.objects.filter(pk=row.pk, status=Status.SENDING).update(
-            status=Status.FAILED, last_error=text, claimed_at=None
+            status=Status.FAILED, last_error=text, claimed_at=None, **extra
         )
     else:
-        logger.warning("outbox %s to %s: attempt %s failed: %s", row.pk, row.to, row.attempts, text)
+        logger.warning(
+            "outbox %s to %s: attempt %s failed: %s", row.pk, _destination(row), row.attempts, text
+        )
         OutboxMessage.objects.filter(pk=row.pk, status=Status.SENDING).update(
             status=Status.QUEUED,
             last_error=text,
             claimed_at=None,
             next_attempt_at=now() + backoff(row.attempts),
+            **extra,
         )
+
+
+def _sent(row: OutboxMessage, *, last_response: str = "") -> None:
+    OutboxMessage.objects.filter(pk=row.pk).update(
+        status=Status.SENT,
+        sent_at=now(),
+        last_error="",
+        claimed_at=None,
+        last_response=last_response,
+    )
 
 
 def _close_quietly(connection: BaseEmailBackend) -> None:
@@ -230,33 +266,51 @@ def _close_quietly(connection: BaseEmailBackend) -> None:
         logger.debug("outbox: closing the SMTP session failed: %s", error)
 
 
-def outbox_due_ids(*, limit: int) -> list[int]:
-    """Rows that may leave now, oldest first, none behind an earlier row of its ticket."""
+def _due_rows(
+    *, limit: int, mail: bool = True, skip_endpoints: Collection[int] = ()
+) -> list[tuple[int, str, int | None]]:
+    """(pk, kind, endpoint id) of the rows that may leave now, none behind an earlier row of
+    its line: the mail of its ticket, or the deliveries of its ticket to its endpoint.
+
+    Mail comes first, then webhooks, each oldest first: a slow receiver must not make the
+    customers' mail of the run wait. `mail=False` and `skip_endpoints` leave out what this
+    run has found unreachable.
+    """
     moment = now()
     earlier_on_its_way = OutboxMessage.objects.filter(
         ticket_id=OuterRef("ticket_id"),
+        kind=OuterRef("kind"),
         pk__lt=OuterRef("pk"),
         status__in=[Status.QUEUED, Status.SENDING],
+    ).filter(
+        # Mail waits on the mail of its ticket; a delivery only on those to its own endpoint.
+        Q(kind=Kind.MAIL) | Q(endpoint_id=OuterRef("endpoint_id"))
     )
-    return list(
-        OutboxMessage.objects.filter(
-            Q(status=Status.QUEUED, next_attempt_at__lte=moment)
-            | Q(status=Status.SENDING, claimed_at__lt=moment - SENDING_LEASE)
-        )
-        .exclude(Exists(earlier_on_its_way))
-        .order_by("pk")
-        .values_list("pk", flat=True)[:limit]
-    )
+    due = OutboxMessage.objects.filter(
+        Q(status=Status.QUEUED, next_attempt_at__lte=moment)
+        | Q(status=Status.SENDING, claimed_at__lt=moment - SENDING_LEASE)
+    ).exclude(Exists(earlier_on_its_way))
+    if not mail:
+        due = due.exclude(kind=Kind.MAIL)
+    if skip_endpoints:
+        due = due.exclude(endpoint_id__in=list(skip_endpoints))
+    mail_first = Case(When(kind=Kind.MAIL, then=Value(0)), default=Value(1))
+    return list(due.order_by(mail_first, "pk").values_list("pk", "kind", "endpoint_id")[:limit])
+
+
+def outbox_due_ids(*, limit: int) -> list[int]:
+    """Rows that may leave now, none behind an earlier row of its line (see `_due_rows`)."""
+    return [pk for pk, _kind, _endpoint in _due_rows(limit=limit)]
 
 
 class _Outcome(enum.Enum):
     SENT = "sent"
     NOT_SENT = "not sent"  # this row failed; the next rows may still go
-    SERVER_UNWELL = "server unwell"  # a temporary failure of the server: stop the run
+    SERVER_UNWELL = "server unwell"  # the server (or endpoint) failed: no more of its rows now
 
 
-def _deliver(row: OutboxMessage, connection: BaseEmailBackend) -> _Outcome:
-    """Send one claimed row and record the outcome on it."""
+def _deliver_mail(row: OutboxMessage, connection: BaseEmailBackend) -> _Outcome:
+    """Send one claimed mail row and record the outcome on it."""
     try:
         message = _build(row, connection)
     except Exception as error:  # a row that cannot be built: its file is gone, storage is down
@@ -283,49 +337,84 @@ def _deliver(row: OutboxMessage, connection: BaseEmailBackend) -> _Outcome:
         if permanent or isinstance(error, smtplib.SMTPRecipientsRefused):
             return _Outcome.NOT_SENT  # about this message or recipient, not the server
         return _Outcome.SERVER_UNWELL
-    OutboxMessage.objects.filter(pk=row.pk).update(
-        status=Status.SENT, sent_at=now(), last_error="", claimed_at=None
-    )
+    _sent(row)
     return _Outcome.SENT
 
 
+def _deliver_webhook(row: OutboxMessage, sender: WebhookSender) -> _Outcome:
+    """POST one claimed webhook row and record the outcome and the answer on it."""
+    try:
+        attempt = sender.post(row)
+    except Exception as error:  # a fault of ours must not stop the other rows of the run
+        logger.exception("outbox %s to %s cannot be posted", row.pk, _destination(row))
+        _failed(row, error, permanent=False, last_response="")
+        return _Outcome.NOT_SENT
+    if attempt.ok:
+        _sent(row, last_response=attempt.response)
+        return _Outcome.SENT
+    _failed(row, attempt.error, permanent=attempt.permanent, last_response=attempt.response)
+    return _Outcome.SERVER_UNWELL if attempt.unreachable else _Outcome.NOT_SENT
+
+
 def outbox_deliver_due(*, limit: int = 200) -> int:
-    """Deliver what is due (up to `limit` rows) over one SMTP session; returns how many the
-    server accepted. Safe to run in any number of workers at once.
+    """Deliver what is due (up to `limit` rows): mail over one SMTP session, webhooks over
+    one HTTP client; returns how many the servers accepted. Safe to run in any number of
+    workers at once.
 
     The due rows are read again after each pass: a row that waits behind an earlier row of
-    its ticket becomes due once that one has left, so a run drains the outbox instead of
-    sending one row per ticket. A temporary failure of the server ends the run; the rest
-    waits for the next one.
+    its line becomes due once that one has left, so a run drains the outbox instead of
+    sending one row per ticket. A temporary failure of the SMTP server ends the run's mail,
+    an endpoint that cannot be reached ends the run's deliveries to it; the rest goes on,
+    and what was held back waits for the next run. An SMTP session is opened only when a
+    mail row is due.
     """
     sent = tried = 0
-    connection = get_connection()
+    connection = get_connection()  # opens nothing yet
+    webhooks = WebhookSender()
+    mail = True
+    unreachable: set[int] = set()
     try:
         while tried < limit:
             took_any = False
-            for pk in outbox_due_ids(limit=limit - tried):
+            for pk, kind, endpoint_id in _due_rows(
+                limit=limit - tried, mail=mail, skip_endpoints=unreachable
+            ):
+                if (kind == Kind.MAIL and not mail) or endpoint_id in unreachable:
+                    continue  # found down earlier in this pass: leave it for the next run
                 row = _claim(pk, now())
                 if row is None:
                     continue  # another worker took it
                 took_any = True
                 tried += 1
-                outcome = _deliver(row, connection)
-                if outcome is _Outcome.SERVER_UNWELL:
-                    return sent
+                if row.kind == Kind.WEBHOOK:
+                    outcome = _deliver_webhook(row, webhooks)
+                    if outcome is _Outcome.SERVER_UNWELL and row.endpoint_id is not None:
+                        unreachable.add(row.endpoint_id)
+                else:
+                    outcome = _deliver_mail(row, connection)
+                    if outcome is _Outcome.SERVER_UNWELL:
+                        mail = False
                 if outcome is _Outcome.SENT:
                     sent += 1
             if not took_any:
                 break  # nothing due, or other workers took all of it
     finally:
         _close_quietly(connection)
+        webhooks.close()
     return sent
 
 
 def outbox_resend(*, row_id: int) -> bool:
-    """An administrator sends a failed row again: back to the queue, attempts from zero."""
-    updated = OutboxMessage.objects.filter(pk=row_id, status=Status.FAILED).update(
-        status=Status.QUEUED, attempts=0, next_attempt_at=now(), last_error=""
+    """An administrator sends a failed row again: back to the queue, attempts from zero.
+
+    A webhook delivery whose endpoint was deleted has nowhere to go and stays failed. A
+    delivery sent again is signed anew, with the endpoint's current secret and URL.
+    """
+    updated = (
+        OutboxMessage.objects.filter(pk=row_id, status=Status.FAILED)
+        .exclude(kind=Kind.WEBHOOK, endpoint__isnull=True)
+        .update(status=Status.QUEUED, attempts=0, next_attempt_at=now(), last_error="")
     )
     if updated:
-        _kick_after_commit()
+        outbox_kick_after_commit()
     return bool(updated)
