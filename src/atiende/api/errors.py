@@ -14,6 +14,7 @@ from typing import Any
 from django.core.signals import got_request_exception
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled
@@ -64,7 +65,11 @@ def _http(request: HttpRequest, exc: Any) -> HttpResponse:
         wait = math.ceil(exc.wait) if exc.wait else 60
         return problem_response(
             429,
-            _("This token sent too many requests. Try again in %(seconds)d seconds.")
+            ngettext(
+                "This token sent too many requests. Try again in %(seconds)d second.",
+                "This token sent too many requests. Try again in %(seconds)d seconds.",
+                wait,
+            )
             % {"seconds": wait},
             code="rate-limited",
             headers={"Retry-After": str(wait)},
