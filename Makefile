@@ -72,14 +72,17 @@ messages: venv
 	  PYTHONPATH=$(CURDIR)/src $(CURDIR)/$(BIN)/python -m django compilemessages -l es
 
 # Benchmarks, never run by the tests: the auto-close sweep over 100 000 tickets, the outbox
-# into a local SMTP server, and e-mail ingest (pipe, in-process, IMAP; memory of a 20 MB
-# message), on SQLite and on a throw-away PostgreSQL (BENCH_POSTGRES=URL for a
-# server of yours; BENCH_POSTGRES= for SQLite only). Table: test-artifacts/bench/.
+# into a local SMTP server, e-mail ingest (pipe, in-process, IMAP; memory of a 20 MB
+# message), and the REST API under gunicorn (tickets created per second; p50/p99 of the
+# first and the 1000th page of the list at 100 000 tickets), on SQLite and on a throw-away
+# PostgreSQL (BENCH_POSTGRES=URL for a server of yours; BENCH_POSTGRES= for SQLite only).
+# Tables: test-artifacts/bench/.
 BENCH_POSTGRES ?= auto
 
 bench: venv
 	$(BIN)/python bench/outbox_and_sweep.py $(if $(BENCH_POSTGRES),--postgres $(BENCH_POSTGRES))
 	$(BIN)/python bench/ingest.py $(if $(BENCH_POSTGRES),--postgres $(BENCH_POSTGRES))
+	$(BIN)/python bench/api.py $(if $(BENCH_POSTGRES),--postgres $(BENCH_POSTGRES))
 
 clean:
 	rm -rf $(VENV) test-artifacts .mypy_cache .ruff_cache .pytest_cache build src/*.egg-info

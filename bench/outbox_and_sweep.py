@@ -154,6 +154,7 @@ def generate(tickets: int, due: int) -> dict[str, Any]:
                 status=status,
                 created_at=created,
                 updated_at=created,
+                changed_at=created,
                 status_changed_at=created,
                 last_author_name=customer.full_name,
                 auto_close_at=deadline,

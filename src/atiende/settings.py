@@ -97,6 +97,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "atiende.core.middleware.RequestSizeLimitMiddleware",
+    "atiende.api.http.MethodNotAllowedAsProblem",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "atiende.accounts.middleware.UserLanguageMiddleware",
     "django.middleware.locale.LocaleMiddleware",

@@ -67,3 +67,36 @@ def api_as(token_for: Callable[..., str]) -> Callable[..., ApiClient]:
         return ApiClient(token_for(user, scope))
 
     return _make
+
+
+# --- The ticket side's tests (tests/api/test_ticket_*.py and their neighbours) ---------------
+
+
+@pytest.fixture
+def ops_ticket(cast: Any, open_ticket: Callable[..., Any]) -> Any:
+    """A ticket of the other account (Otro) in operaciones: what a token of soporte must never
+    reach, whatever the endpoint."""
+    return open_ticket(
+        customer=cast.otro,
+        department=cast.operaciones,
+        subject="Servidor caído",
+        body="El servidor de otra.net no responde desde la madrugada.",
+    )
+
+
+def problem(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
+    """The problem details (RFC 9457) of an error answer, after checking its status, media
+    type and, given `code`, its type (`urn:atiende:problem:<code>`)."""
+    assert response.status_code == status, (response.status_code, response.content[:500])
+    assert response["Content-Type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["title"] and body["detail"]
+    if code is not None:
+        assert body["type"] == f"urn:atiende:problem:{code}"
+    return body
+
+
+def error_fields(body: dict[str, Any]) -> set[str]:
+    """The fields a 422 names."""
+    return {error["field"] for error in body.get("errors") or []}

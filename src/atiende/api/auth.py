@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from django.core.cache import cache
+from django.db import connection
 from django.http import HttpRequest
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -12,7 +12,7 @@ from ninja.errors import AuthorizationError, Throttled
 from ninja.security import HttpBearer
 
 from atiende.accounts.models import User
-from atiende.api.models import ApiToken, Scope
+from atiende.api.models import ApiRateWindow, ApiToken, Scope
 from atiende.api.tokens import token_authenticate
 from atiende.core.clock import now
 
@@ -21,18 +21,32 @@ RATE_WINDOW_SECONDS = 60
 
 
 def _rate_check(token: ApiToken) -> None:
-    """At most `token.rate_per_minute` requests per calendar minute, counted in the shared
-    cache (Redis or the database: every app server sees the same count)."""
+    """At most `token.rate_per_minute` requests per calendar minute.
+
+    One atomic upsert per request (INSERT ... ON CONFLICT DO UPDATE ... RETURNING, the same
+    SQL on SQLite and PostgreSQL) counts it in the database every app server shares: exact
+    under concurrency, unlike a cache's read-then-write increment.
+    """
     moment = int(now().timestamp())
-    key = f"api-rate:{token.pk}:{moment // RATE_WINDOW_SECONDS}"
-    cache.add(key, 0, timeout=RATE_WINDOW_SECONDS * 2)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=RATE_WINDOW_SECONDS * 2)
-        count = 1
-    if count > token.rate_per_minute:
+    minute = moment // RATE_WINDOW_SECONDS
+    table = connection.ops.quote_name(ApiRateWindow._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (token_id, minute, count) VALUES (%s, %s, 1) "  # noqa: S608 -- our own table name
+            f"ON CONFLICT (token_id, minute) DO UPDATE SET count = {table}.count + 1 "
+            "RETURNING count",
+            [token.pk, minute],
+        )
+        row = cursor.fetchone()
+    if row is not None and row[0] > token.rate_per_minute:
         raise Throttled(wait=RATE_WINDOW_SECONDS - moment % RATE_WINDOW_SECONDS)
+
+
+def rate_windows_purge() -> int:
+    """Forget the counts of minutes that are over (a periodic job)."""
+    current = int(now().timestamp()) // RATE_WINDOW_SECONDS
+    deleted, _by_model = ApiRateWindow.objects.filter(minute__lt=current - 1).delete()
+    return deleted
 
 
 class TokenAuth(HttpBearer):

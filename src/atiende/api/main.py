@@ -13,6 +13,7 @@ from ninja.openapi.schema import OpenAPISchema
 
 from atiende.api.auth import TokenAuth
 from atiende.api.errors import errors_install
+from atiende.api.http import JsonParser
 from atiende.api.routers import customers, misc, tickets, webhooks
 from atiende.api.schemas import Problem
 from atiende.core.problem import PROBLEM_CONTENT_TYPE
@@ -105,6 +106,7 @@ api = AtiendeAPI(
     auth=TokenAuth(),
     openapi_url="/openapi.json",
     docs_url="/docs",
+    parser=JsonParser(),
 )
 errors_install(api)
 api.add_router("", customers.router)

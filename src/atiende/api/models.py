@@ -117,3 +117,20 @@ class Upload(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class ApiRateWindow(models.Model):
+    """How many requests a token sent in one calendar minute: counted with one atomic upsert
+    per request, shared by every app server (see api/auth.py). Old minutes are purged."""
+
+    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="+")
+    minute = models.BigIntegerField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["token", "minute"], name="api_rate_window_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.token_id}@{self.minute}: {self.count}"

@@ -43,7 +43,8 @@ def ticket_data(ticket: Ticket) -> dict[str, Any]:
         "assignee": _email(ticket.assignee),
         "channel": ticket.channel,
         "created_at": ticket.created_at,
-        "updated_at": ticket.updated_at,
+        "updated_at": ticket.changed_at,
+        "last_message_at": ticket.updated_at,
         "status_changed_at": ticket.status_changed_at,
         "auto_close_at": ticket.auto_close_at,
     }

@@ -160,7 +160,11 @@ class TicketOut(Schema):
     assignee: str | None
     channel: str
     created_at: datetime
-    updated_at: datetime
+    updated_at: datetime = Field(
+        description="When anything last changed: a message, the status, the assignee, the "
+        "department. What `updated_since` and the list order read."
+    )
+    last_message_at: datetime = Field(description="When the last public message was added.")
     status_changed_at: datetime
     auto_close_at: datetime | None
 

@@ -12,6 +12,7 @@ import logging
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
+from atiende.api.auth import rate_windows_purge
 from atiende.api.idempotency import idempotency_records_purge
 from atiende.api.uploads import uploads_purge
 from atiende.mail.inbound.imap import mailboxes_poll_due
@@ -50,9 +51,10 @@ def mailboxes_poll_periodic_task() -> None:
 
 @db_periodic_task(crontab(minute="17"), retries=1, retry_delay=60)
 def api_leftovers_purge_task() -> None:
-    """Every hour: the API's day-old leftovers (answers kept for Idempotency-Key, files
-    uploaded for a message that never came)."""
+    """Every hour: the API's leftovers (answers kept for Idempotency-Key and files uploaded
+    for a message that never came, after a day; request counts of past minutes)."""
     answers = idempotency_records_purge()
     uploads = uploads_purge()
+    rate_windows_purge()
     if answers or uploads:
         logger.info("api: %s idempotency answers and %s uploads expired", answers, uploads)

@@ -54,6 +54,9 @@ def event_record(
     # rolls back the whole change anyway.
     with transaction.atomic(savepoint=False):
         event = Event.objects.create(**fields)
+        # The ticket changed now, whatever the change: what `updated_since` of the API reads.
+        Ticket.objects.filter(pk=ticket.pk).update(changed_at=event.created_at)
+        ticket.changed_at = event.created_at
         webhook_enqueue(event=event)
     return event
 

@@ -67,6 +67,9 @@ class Ticket(models.Model):
     created_at = models.DateTimeField(_("created"), default=now)
     # Last public activity (a message either side can see); what lists sort by.
     updated_at = models.DateTimeField(_("last update"), default=now)
+    # When anything last changed: a message, a status, an assignment, a move (every event,
+    # see tickets/events.py). What integrations sync on; `updated_at` is the conversation's.
+    changed_at = models.DateTimeField(_("last change"), default=now)
     last_author_kind = models.CharField(
         max_length=16, choices=ActorKind.choices, default=ActorKind.CUSTOMER
     )
@@ -90,7 +93,7 @@ class Ticket(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["-updated_at", "-id"], name="ticket_recent"),
+            models.Index(fields=["-changed_at", "-id"], name="ticket_changed"),
             models.Index(fields=["account", "-updated_at"], name="ticket_account_recent"),
             models.Index(fields=["account", "status", "-updated_at"], name="ticket_account_status"),
             models.Index(fields=["department", "status", "-updated_at"], name="ticket_queue"),

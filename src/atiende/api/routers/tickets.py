@@ -277,8 +277,10 @@ def _status_action(
     description="From open or pending; 409 otherwise. It closes by itself if the customer "
     "does not answer.",
 )
-def ticket_resolve(request: HttpRequest, ticket_id: str, payload: StatusChange) -> dict[str, Any]:
-    return _status_action(request, ticket_id, payload, "resolve")
+def ticket_resolve(
+    request: HttpRequest, ticket_id: str, payload: StatusChange | None = None
+) -> dict[str, Any]:
+    return _status_action(request, ticket_id, payload or StatusChange.model_validate({}), "resolve")
 
 
 @router.post(
@@ -287,8 +289,10 @@ def ticket_resolve(request: HttpRequest, ticket_id: str, payload: StatusChange) 
     summary="Close the ticket",
     description="From open, pending or resolved; 409 when already closed.",
 )
-def ticket_close(request: HttpRequest, ticket_id: str, payload: StatusChange) -> dict[str, Any]:
-    return _status_action(request, ticket_id, payload, "close")
+def ticket_close(
+    request: HttpRequest, ticket_id: str, payload: StatusChange | None = None
+) -> dict[str, Any]:
+    return _status_action(request, ticket_id, payload or StatusChange.model_validate({}), "close")
 
 
 @router.post(
@@ -297,8 +301,10 @@ def ticket_close(request: HttpRequest, ticket_id: str, payload: StatusChange) ->
     summary="Reopen the ticket",
     description="From resolved or closed; 409 otherwise.",
 )
-def ticket_reopen(request: HttpRequest, ticket_id: str, payload: StatusChange) -> dict[str, Any]:
-    return _status_action(request, ticket_id, payload, "reopen")
+def ticket_reopen(
+    request: HttpRequest, ticket_id: str, payload: StatusChange | None = None
+) -> dict[str, Any]:
+    return _status_action(request, ticket_id, payload or StatusChange.model_validate({}), "reopen")
 
 
 @router.post(

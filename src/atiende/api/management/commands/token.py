@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from atiende.accounts.models import User
 from atiende.api.models import ApiToken, Scope
@@ -82,6 +82,12 @@ class Command(BaseCommand):
             description="Revoke an API token: requests that send it are refused from now on.",
         )
         revoke.add_argument("prefix", metavar="PREFIX", help="the token's prefix, as listed")
+
+    def execute(self, *args: Any, **options: Any) -> str | None:
+        # The command speaks English like the other operator commands: the domain's refusals
+        # too, not the Spanish of the web interface's default.
+        with translation.override("en"):
+            return super().execute(*args, **options)
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
