@@ -29,11 +29,3 @@ class CurrentTransactionId(Func):
             compiler, connection, template="(pg_current_xact_id()::text::bigint)", **extra
         )
 
-
-class TransactionHorizon(Func):
-    """PostgreSQL: the oldest transaction id still running (`pg_snapshot_xmin`). Every row
-    stamped by CurrentTransactionId below it is committed (or rolled back), and no row that
-    commits later can carry a smaller id."""
-
-    template = "(pg_snapshot_xmin(pg_current_snapshot())::text::bigint)"
-    output_field = BigIntegerField()
