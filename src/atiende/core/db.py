@@ -28,4 +28,3 @@ class CurrentTransactionId(Func):
         return self.as_sql(
             compiler, connection, template="(pg_current_xact_id()::text::bigint)", **extra
         )
-
