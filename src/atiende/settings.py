@@ -216,11 +216,39 @@ STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
+
+
+def attachment_storage_settings() -> dict[str, object]:
+    """Attachments (and API uploads): a private S3-compatible bucket when ATIENDE_S3_BUCKET is
+    set — what several app servers need, as nothing may live on one machine's disk — else
+    the `attachments` folder in the data dir. See atiende.core.storage."""
+    bucket = env_str("ATIENDE_S3_BUCKET")
+    if not bucket:
+        return {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(DATA_DIR / "attachments"), "base_url": None},
+        }
+    endpoint_url = env_str("ATIENDE_S3_ENDPOINT_URL")
+    return {
+        "BACKEND": "atiende.core.storage.PrivateS3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            # Unset: AWS itself. Set: MinIO, Ceph RGW or any S3-compatible server.
+            "endpoint_url": endpoint_url or None,
+            "region_name": env_str("ATIENDE_S3_REGION", "us-east-1"),
+            # Unset: botocore's own chain (AWS_* variables, instance or pod role).
+            "access_key": env_str("ATIENDE_S3_ACCESS_KEY_ID") or None,
+            "secret_key": env_str("ATIENDE_S3_SECRET_ACCESS_KEY") or None,
+            "location": env_str("ATIENDE_S3_PREFIX").strip("/"),
+            # Other servers than AWS are mostly reached by path (MinIO's default).
+            "addressing_style": env_str("ATIENDE_S3_ADDRESSING_STYLE")
+            or ("path" if endpoint_url else "auto"),
+        },
+    }
+
+
 STORAGES = {
-    "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(DATA_DIR / "attachments"), "base_url": None},
-    },
+    "default": attachment_storage_settings(),
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"

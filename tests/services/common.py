@@ -22,7 +22,8 @@ def under_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _missing(reason: str) -> NoReturn:
+def missing(reason: str) -> NoReturn:
+    """Skip the test loudly with `reason`; under CI (env CI set) fail it instead."""
     if under_ci():
         pytest.fail(f"{reason}; CI must install it", pytrace=False)
     pytest.skip(f"SKIPPED LOUDLY: {reason}")
@@ -33,7 +34,7 @@ def libfaketime_required() -> str:
     clock must run ahead; missing: skipped loudly, or failed under CI."""
     found = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1"))
     if not found:
-        _missing("libfaketime is not installed here (Debian package `faketime`)")
+        missing("libfaketime is not installed here (Debian package `faketime`)")
     return found[0]
 
 
@@ -43,4 +44,4 @@ def program_required(name: str, *, package: str) -> str:
     path = shutil.which(name)
     if path:
         return path
-    _missing(f"`{name}` is not installed here (Debian package `{package}`)")
+    missing(f"`{name}` is not installed here (Debian package `{package}`)")

@@ -5,18 +5,25 @@
 `redis_server`: a redis-server on a free loopback port (skipped loudly when missing, failed
 under CI).
 `site`: an Atiende of its own for subprocesses — the worker, scripts (see `site.py`).
+`s3_server`: moto's S3 server on a free loopback port, one per test session (see `s3.py`).
+`s3_storage`: attachments go to a fresh private bucket of `s3_server` for this test, through
+the settings the application reads from ATIENDE_S3_* (skipped loudly without moto, failed
+under CI).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.db import connection
 
+from atiende import settings as atiende_settings
 from tests.services.redis import RedisServer
+from tests.services.s3 import ACCESS_KEY, REGION, SECRET_KEY, S3Server
 from tests.services.site import Site, SiteDatabases, site_env
 from tests.services.smtp import SmtpServer
 
@@ -80,3 +87,64 @@ def site(site_databases: SiteDatabases, tmp_path: Path) -> Iterator[Site]:
             yield built
         finally:
             built.close()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    server = S3Server()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@dataclass(frozen=True)
+class S3Storage:
+    """The bucket this test's attachments go to, and what is in it."""
+
+    server: S3Server
+    bucket: str
+    prefix: str
+
+    def keys(self) -> list[str]:
+        return self.server.keys(self.bucket)
+
+    def read(self, key: str) -> bytes:
+        return self.server.read(self.bucket, key)
+
+
+def s3_storage_use(
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    server: S3Server,
+    *,
+    options: dict[str, Any] | None = None,
+    **env: str,
+) -> S3Storage:
+    """Point the default storage at a new bucket of `server`, configured as production is:
+    ATIENDE_S3_* variables (`env` adds or overrides some) read by the settings module's own
+    function; `options` overrides what that gives the storage. Django's storage cache is
+    reset by the setting_changed signal that `settings` sends (and again when the test
+    ends)."""
+    bucket = server.bucket_create()
+    values = {
+        "ATIENDE_S3_BUCKET": bucket,
+        "ATIENDE_S3_ENDPOINT_URL": server.endpoint_url,
+        "ATIENDE_S3_REGION": REGION,
+        "ATIENDE_S3_ACCESS_KEY_ID": ACCESS_KEY,
+        "ATIENDE_S3_SECRET_ACCESS_KEY": SECRET_KEY,
+        "ATIENDE_S3_PREFIX": "adjuntos",
+        **env,
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    default: dict[str, Any] = atiende_settings.attachment_storage_settings()
+    default["OPTIONS"] = {**default["OPTIONS"], **(options or {})}
+    settings.STORAGES = {**settings.STORAGES, "default": default}
+    return S3Storage(server=server, bucket=bucket, prefix=values["ATIENDE_S3_PREFIX"])
+
+
+@pytest.fixture
+def s3_storage(settings: Any, monkeypatch: pytest.MonkeyPatch, s3_server: S3Server) -> S3Storage:
+    return s3_storage_use(settings, monkeypatch, s3_server)

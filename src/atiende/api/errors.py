@@ -2,7 +2,8 @@
 
 Domain errors keep their user-facing (translated) message as `detail`; their class decides
 the status: NotFound 404 (also for another account's or department's objects), lifecycle and
-stale-state conflicts 409, TooLarge 413, any other DomainError 422 naming its field.
+stale-state conflicts 409, TooLarge 413, StorageUnavailable 503 (with Retry-After), any other
+DomainError 422 naming its field.
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 
-from atiende.core.errors import DomainError, NotFound, StaleState, TooLarge, TransitionNotAllowed
+from atiende.core.errors import (
+    DomainError,
+    NotFound,
+    StaleState,
+    StorageUnavailable,
+    TooLarge,
+    TransitionNotAllowed,
+)
 from atiende.core.problem import problem_response
 
 logger = logging.getLogger(__name__)
@@ -54,6 +62,10 @@ def _domain(request: HttpRequest, exc: Any) -> HttpResponse:
         return problem_response(409, detail, code="transition-not-allowed")
     if isinstance(exc, StaleState):
         return problem_response(409, detail, code="conflict")
+    if isinstance(exc, StorageUnavailable):
+        return problem_response(
+            503, detail, code="storage-unavailable", headers={"Retry-After": "60"}
+        )
     errors = [{"field": exc.field, "message": detail}] if exc.field else None
     if isinstance(exc, TooLarge):  # which file: the upload's `file`, or a message's attachments
         return problem_response(413, detail, code="too-large", errors=errors)

@@ -7,6 +7,7 @@ department and not another); here only the largest limit of any department appli
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
@@ -22,7 +23,8 @@ from django.utils.translation import gettext as _
 from atiende.accounts.models import Department, User
 from atiende.api.models import Upload
 from atiende.core.clock import now
-from atiende.core.errors import DomainError, TooLarge
+from atiende.core.errors import DomainError, StorageUnavailable, TooLarge
+from atiende.core.storage import STORAGE_ERRORS
 from atiende.tickets.attachments import (
     EXECUTABLE_EXTENSIONS,
     EXECUTABLE_MAGIC,
@@ -30,6 +32,8 @@ from atiende.tickets.attachments import (
     extension_of,
     filename_clean,
 )
+
+logger = logging.getLogger(__name__)
 
 KEPT_FOR = timedelta(hours=24)
 
@@ -65,15 +69,39 @@ def upload_store(*, user: User, file: UploadedFile) -> Upload:  # type: ignore[t
     upload = Upload(
         user=user, filename=filename, content_type=content_type_for(filename), size=size
     )
-    upload.file.save(upload.public_id.hex, file, save=False)
-    upload.save()
+    try:
+        upload.file.save(upload.public_id.hex, file, save=False)
+    except STORAGE_ERRORS as error:
+        logger.exception("the storage refused an upload of user %s", user.pk)
+        raise _unavailable(field="file") from error
+    try:
+        upload.save()
+    except BaseException:
+        _delete_files([str(upload.file.name)])
+        raise
     return upload
 
 
-def _delete_files(names: list[str]) -> None:
+def _unavailable(*, field: str) -> StorageUnavailable:
+    return StorageUnavailable(
+        _("Files cannot be stored or read just now; nothing was changed. Try again in a minute."),
+        field=field,
+    )
+
+
+def _delete_files(names: list[str]) -> list[str]:
+    """Delete these stored files; the names of those deleted (or already gone). A storage
+    that fails leaves the rest for later: this never raises for it."""
     storage = Upload._meta.get_field("file").storage
+    deleted: list[str] = []
     for name in names:
-        storage.delete(name)
+        try:
+            storage.delete(name)
+        except STORAGE_ERRORS:
+            logger.warning("upload file %s could not be deleted", name, exc_info=True)
+            continue
+        deleted.append(name)
+    return deleted
 
 
 @contextmanager
@@ -102,21 +130,35 @@ def uploads_use(*, user: User, ids: Sequence[UUID]) -> Iterator[list[File[bytes]
     try:
         for key in unique:
             upload = uploads[key]
-            files.append(File(upload.file.open("rb"), name=upload.filename))
+            try:
+                opened = upload.file.open("rb")
+            except FileNotFoundError:
+                raise DomainError(
+                    _("Unknown or expired upload: %(ids)s. Upload the file again.")
+                    % {"ids": str(key)},
+                    field="attachments",
+                ) from None
+            except STORAGE_ERRORS as error:
+                logger.exception("the storage could not give upload %s", key)
+                raise _unavailable(field="attachments") from error
+            files.append(File(opened, name=upload.filename))
         yield files
     finally:
         for handle in files:
             handle.close()
     names = [str(upload.file.name) for upload in uploads.values()]
     Upload.objects.filter(pk__in=[upload.pk for upload in uploads.values()]).delete()
+    # After the commit: a rollback keeps the uploads, files and all, for another try. A storage
+    # that fails then leaves the files behind (logged); the request has succeeded already.
     transaction.on_commit(lambda: _delete_files(names))
 
 
 def uploads_purge() -> int:
-    """Delete uploads no message took within a day (a periodic job)."""
+    """Delete uploads no message took within a day (a periodic job). Files go first, then the
+    rows of those deleted: a storage that fails keeps its rows for the next run."""
     expired = list(Upload.objects.filter(created_at__lt=now() - KEPT_FOR).values_list("pk", "file"))
     if not expired:
         return 0
-    Upload.objects.filter(pk__in=[pk for pk, _name in expired]).delete()
-    _delete_files([str(name) for _pk, name in expired])
-    return len(expired)
+    deleted = set(_delete_files([str(name) for _pk, name in expired]))
+    Upload.objects.filter(pk__in=[pk for pk, name in expired if str(name) in deleted]).delete()
+    return len(deleted)

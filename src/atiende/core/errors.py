@@ -22,6 +22,11 @@ class TooLarge(DomainError):
     """A file, or the files together, exceed a limit."""
 
 
+class StorageUnavailable(DomainError):
+    """The file storage (a disk, an S3 server) cannot take or give a file now; nothing was
+    changed, and the same action may work in a moment."""
+
+
 class TransitionNotAllowed(DomainError):
     """The lifecycle table does not allow this action in the ticket's current status."""
 

@@ -1,4 +1,4 @@
-"""Checks on files before they are stored: size, type, name.
+"""Files users attach: checked before they are stored (size, type, name), then stored.
 
 Nothing the sender says about a file is trusted: its name is cleaned and only kept for display
 (the stored name is ours), its declared type is ignored, and executables are refused by both
@@ -7,19 +7,26 @@ extension and content.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.core.files import File
+from django.db.models.fields.files import FieldFile
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from atiende.accounts.models import Department
-from atiende.core.errors import DomainError, TooLarge
+from atiende.core.errors import DomainError, StorageUnavailable, TooLarge
+from atiende.core.storage import STORAGE_ERRORS
 from atiende.core.text import strip_control
+from atiende.tickets.models import Attachment, Message
+
+logger = logging.getLogger(__name__)
 
 EXECUTABLE_EXTENSIONS = frozenset(
     {
@@ -190,3 +197,60 @@ def attachments_validate(
             field="attachments",
         )
     return cleaned
+
+
+@contextmanager
+def attachments_undone_on_error() -> Iterator[list[FieldFile]]:
+    """Collects the files `attachments_store` writes; if the block raises, deletes them again.
+
+    Wrap it around the service's `transaction.atomic()`. A file is written to the storage
+    before its row, inside the transaction, so that no committed row ever lacks its file.
+    When the block raises (the storage failed on a later file, a later write failed, the
+    commit failed), the rows are rolled back and no row will ever name these files, so they
+    go too. A rollback of an *outer* transaction, after the service returned, is not seen
+    here: those files stay in the storage as orphans, unreachable (no row names them) and
+    harmless but for their bytes.
+    """
+    stored: list[FieldFile] = []
+    try:
+        yield stored
+    except BaseException:
+        for file in stored:
+            try:
+                file.storage.delete(str(file.name))
+            except STORAGE_ERRORS:
+                logger.warning("the file %s of a rolled back message stays stored", file.name)
+        raise
+
+
+def attachments_store(
+    *,
+    message: Message,
+    files: Sequence[File[bytes]],
+    department: Department,
+    stored: list[FieldFile],
+) -> None:
+    """Each file into the storage, then its row; `stored` (from `attachments_undone_on_error`)
+    learns of each file written. StorageUnavailable when the storage fails: the caller's
+    transaction rolls back, nothing of the message stays."""
+    for clean in attachments_validate(files, department=department):
+        attachment = Attachment(
+            message=message,
+            filename=clean.filename,
+            content_type=clean.content_type,
+            size=clean.size,
+        )
+        try:
+            clean.file.seek(0)
+            attachment.file.save(clean.filename, clean.file, save=False)
+        except STORAGE_ERRORS as error:
+            logger.exception("the storage refused a file of ticket %s", message.ticket_id)
+            raise StorageUnavailable(
+                _(
+                    "The attached files could not be stored just now, so nothing was saved. "
+                    "Try again in a few minutes."
+                ),
+                field="attachments",
+            ) from error
+        stored.append(attachment.file)
+        attachment.save()

@@ -5,6 +5,9 @@ message or an event. Each runs in one transaction that locks the ticket row (SEL
 UPDATE on PostgreSQL; SQLite's IMMEDIATE transactions serialize writers), applies the lifecycle
 table, records an Event for every change (`events.event_record`, which also queues the
 webhooks), and writes the notifications it causes to the outbox in that same transaction.
+Attached files go to the storage inside that transaction, each before its row, so a committed
+message always has its files; when the transaction rolls back they are deleted again
+(`attachments_undone_on_error`).
 """
 
 from __future__ import annotations
@@ -27,7 +30,11 @@ from atiende.core.errors import DomainError, NewActivity, NotFound, StaleState
 from atiende.core.references import reference_generate
 from atiende.core.text import strip_control
 from atiende.mail.outbound.outbox import enqueue
-from atiende.tickets.attachments import attachments_validate
+from atiende.tickets.attachments import (
+    attachments_store,
+    attachments_undone_on_error,
+    attachments_validate,
+)
 from atiende.tickets.events import event_record, event_record_message
 from atiende.tickets.lifecycle import (
     AUTO_CLOSING,
@@ -36,7 +43,7 @@ from atiende.tickets.lifecycle import (
     Status,
     next_status,
 )
-from atiende.tickets.models import ActorKind, Attachment, Channel, Event, Message, Ticket
+from atiende.tickets.models import ActorKind, Channel, Event, Message, Ticket
 
 # The customer hears of a closing or reopening done by staff (his own he just did).
 STAFF_STATUS_NOTICES = {
@@ -145,19 +152,6 @@ def deadline_start(ticket: Ticket) -> None:
     )
 
 
-def _store_files(message: Message, files: Sequence[File[bytes]], department: Department) -> None:
-    for clean in attachments_validate(files, department=department):
-        attachment = Attachment(
-            message=message,
-            filename=clean.filename,
-            content_type=clean.content_type,
-            size=clean.size,
-        )
-        clean.file.seek(0)
-        attachment.file.save(clean.filename, clean.file, save=False)
-        attachment.save()
-
-
 def _new_reference() -> str:
     for _attempt in range(10):
         reference = reference_generate()
@@ -198,7 +192,7 @@ def ticket_open(
     body = _clean_body(body)
     attachments_validate(files, department=department)
     try:
-        with transaction.atomic():
+        with attachments_undone_on_error() as stored, transaction.atomic():
             moment = now()
             ticket = Ticket.objects.create(
                 reference=_new_reference(),
@@ -224,7 +218,7 @@ def ticket_open(
                 channel=channel,
                 created_at=moment,
             )
-            _store_files(message, files, department)
+            attachments_store(message=message, files=files, department=department, stored=stored)
             event_record(
                 ticket=ticket,
                 kind=Event.Kind.CREATED,
@@ -271,7 +265,7 @@ def ticket_reply(
     Idempotent on `submission_key`.
     """
     body = _clean_body(body)
-    with transaction.atomic():
+    with attachments_undone_on_error() as stored, transaction.atomic():
         locked = lock_ticket(ticket)
         if submission_key is not None:
             existing = Message.objects.filter(ticket=locked, submission_key=submission_key).first()
@@ -310,7 +304,7 @@ def ticket_reply(
             created_at=moment,
             submission_key=submission_key,
         )
-        _store_files(message, files, locked.department)
+        attachments_store(message=message, files=files, department=locked.department, stored=stored)
         # Set before the events are recorded: their webhooks carry the ticket as it is now.
         locked.updated_at = moment
         locked.last_author_kind = kind
@@ -474,7 +468,7 @@ def ticket_add_note(
     if not agent.is_staff:
         raise NotFound(_("Ticket not found."))
     body = _clean_body(body)
-    with transaction.atomic():
+    with attachments_undone_on_error() as stored, transaction.atomic():
         locked = lock_ticket(ticket)
         if submission_key is not None:
             existing = Message.objects.filter(ticket=locked, submission_key=submission_key).first()
@@ -489,7 +483,7 @@ def ticket_add_note(
             is_internal=True,
             submission_key=submission_key,
         )
-        _store_files(message, files, locked.department)
+        attachments_store(message=message, files=files, department=locked.department, stored=stored)
         event_record_message(ticket=locked, message=message, actor_kind=ActorKind.AGENT)
     return message
 
