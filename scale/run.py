@@ -819,7 +819,7 @@ def scenario(cluster: Cluster, args: argparse.Namespace) -> bool:
                 except Exception as error:  # a crashed client is a failure, not a hang
                     ledger.problem(f"client crashed: {error!r}")
 
-            return threading.Thread(target=run, name=target.__name__)
+            return threading.Thread(target=run, name=target.__name__, daemon=True)
 
         threads = [
             client(customer_loop, servers, customer, cast["departments"], ledger, until, 10 * n + i)
