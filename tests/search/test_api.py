@@ -39,5 +39,5 @@ def test_the_id_comes_first(cast: Cast, open_ticket: OpenTicket) -> None:
 
     hits = api_for(cast).get("/api/v1/search", {"q": ticket.reference.lower()}).json()
 
-    assert [hit["ticket"]["id"] for hit in hits][0] == ticket.reference
+    assert hits[0]["ticket"]["id"] == ticket.reference
     assert hits[0]["matched_id"] is True
