@@ -25,7 +25,7 @@ def uninstall(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("tickets", "0005_event_feed_order_and_recent_index"),
+        ("tickets", "0006_ticket_changed_at"),
     ]
 
     operations = [migrations.RunPython(install, uninstall, elidable=False)]
