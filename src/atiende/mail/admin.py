@@ -10,25 +10,17 @@ Rows are a record of what was sent: nobody adds, edits or deletes them here. The
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin, messages
-from django.contrib.admin.utils import quote, unquote
 from django.contrib.auth import get_permission_codename
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import (
-    Http404,
     HttpRequest,
-    HttpResponse,
-    HttpResponseNotAllowed,
-    HttpResponseRedirect,
 )
-from django.urls import URLPattern, path, reverse
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from atiende.core.admin import ObjectButtonAdmin
 from atiende.mail.models import OutboxMessage
 from atiende.mail.outbound.outbox import outbox_resend
 
@@ -36,7 +28,9 @@ ERROR_SHORT = 80
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin[OutboxMessage]):
+class OutboxMessageAdmin(ObjectButtonAdmin[OutboxMessage]):
+    button = button_path = "resend"
+
     list_display = (
         "created_at",
         "status",
@@ -164,37 +158,7 @@ class OutboxMessageAdmin(admin.ModelAdmin[OutboxMessage]):
 
     # --- the button on a failed row's page ------------------------------------------------
 
-    def get_urls(self) -> list[URLPattern]:
-        resend = path(
-            "<path:object_id>/resend/",
-            self.admin_site.admin_view(self.resend_view),
-            name=f"{self.opts.app_label}_{self.opts.model_name}_resend",
-        )
-        # Before the defaults: their "<path:object_id>/" would catch the address first.
-        return [resend, *super().get_urls()]
-
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        context = {
-            **(extra_context or {}),
-            "can_resend": self.has_resend_permission(request),
-            "resend_url": self._url("resend", object_id),
-        }
-        return super().change_view(request, object_id, form_url, context)
-
-    def resend_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if not self.has_resend_permission(request):
-            raise PermissionDenied
-        row = self.get_object(request, unquote(object_id))
-        if row is None:
-            raise Http404
+    def button_act(self, request: HttpRequest, row: OutboxMessage) -> None:
         if outbox_resend(row_id=row.pk):
             self.message_user(
                 request,
@@ -220,14 +184,6 @@ class OutboxMessageAdmin(admin.ModelAdmin[OutboxMessage]):
                 % {"status": row.get_status_display()},
                 messages.WARNING,
             )
-        return HttpResponseRedirect(self._url("change", quote(row.pk)))
-
-    def _url(self, view: str, object_id: str) -> str:
-        return reverse(
-            f"admin:{self.opts.app_label}_{self.opts.model_name}_{view}",
-            args=[object_id],
-            current_app=self.admin_site.name,
-        )
 
 
 from atiende.mail import admin_mailbox  # noqa: E402, F401  (registers MailboxAdmin)

@@ -15,17 +15,14 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
-from django.contrib.admin.utils import quote, unquote
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.utils import quote
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import (
-    Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseNotAllowed,
     HttpResponseRedirect,
 )
-from django.urls import URLPattern, path, reverse
+from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -34,6 +31,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from atiende.accounts.models import User
+from atiende.core.admin import ObjectButtonAdmin
 from atiende.core.errors import DomainError
 from atiende.mail.models import OutboxMessage
 from atiende.webhooks.models import WebhookEndpoint, WebhookEvent
@@ -93,7 +91,10 @@ class WebhookEndpointForm(forms.ModelForm[WebhookEndpoint]):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
+class WebhookEndpointAdmin(ObjectButtonAdmin[WebhookEndpoint]):
+    button = "rotate"
+    button_path = "rotate-secret"
+
     form = WebhookEndpointForm
     list_display = ("url", "description", "events", "is_active", "last_delivery")
     list_filter = ("is_active",)
@@ -276,7 +277,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
         response = super().response_add(request, obj, post_url_continue)
         if "_addanother" in request.POST or IS_POPUP_VAR in request.POST:
             return response
-        return HttpResponseRedirect(self._url("change", quote(obj.pk)))
+        return HttpResponseRedirect(self.admin_url("change", quote(obj.pk)))
 
     def delete_model(self, request: HttpRequest, obj: WebhookEndpoint) -> None:
         webhook_endpoint_delete(endpoint=obj)
@@ -287,37 +288,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
 
     # --- the rotate button ------------------------------------------------------------------
 
-    def get_urls(self) -> list[URLPattern]:
-        rotate = path(
-            "<path:object_id>/rotate-secret/",
-            self.admin_site.admin_view(self.rotate_view),
-            name=f"{self.opts.app_label}_{self.opts.model_name}_rotate",
-        )
-        # Before the defaults: their "<path:object_id>/" would catch the address first.
-        return [rotate, *super().get_urls()]
-
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        context = {
-            **(extra_context or {}),
-            "can_rotate": self.has_rotate_permission(request),
-            "rotate_url": self._url("rotate", object_id),
-        }
-        return super().change_view(request, object_id, form_url, context)
-
-    def rotate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if not self.has_rotate_permission(request):
-            raise PermissionDenied
-        endpoint = self.get_object(request, unquote(object_id))
-        if endpoint is None:
-            raise Http404
+    def button_act(self, request: HttpRequest, endpoint: WebhookEndpoint) -> None:
         webhook_secret_rotate(endpoint=endpoint)
         self.message_user(
             request,
@@ -326,12 +297,4 @@ class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
                 "signed with it from now on, those already queued included."
             ),
             messages.SUCCESS,
-        )
-        return HttpResponseRedirect(self._url("change", quote(endpoint.pk)))
-
-    def _url(self, view: str, object_id: str) -> str:
-        return reverse(
-            f"admin:{self.opts.app_label}_{self.opts.model_name}_{view}",
-            args=[object_id],
-            current_app=self.admin_site.name,
         )
