@@ -19,7 +19,11 @@ from atiende.accounts.models import Department, User
 from atiende.api.cursors import cursor_decode, cursor_encode
 from atiende.core.errors import DomainError
 from atiende.tickets.models import Event, Ticket
-from atiende.tickets.selectors import agent_department_ids, ticket_list_for_agent
+from atiende.tickets.selectors import (
+    agent_department_ids,
+    department_list_for_agent,
+    ticket_list_for_agent,
+)
 
 TICKET_RELATED = ("department", "customer", "account", "service", "assignee")
 
@@ -50,10 +54,14 @@ class FeedHorizon(Func):
     output_field = BigIntegerField()
 
 
-def _department_visible(agent: User, slug: str) -> Department:
-    departments = agent_department_ids(agent)
-    found = Department.objects.filter(slug=slug).first()
-    if found is None or (departments is not None and found.pk not in departments):
+def department_by_slug(*, slug: str, agent: User | None = None) -> Department:
+    """The department the API names by its slug; with `agent`, only one he works in. An
+    unknown department and one he may not see are the same DomainError on `department`."""
+    departments = (
+        department_list_for_agent(agent=agent) if agent is not None else Department.objects.all()
+    )
+    found = departments.filter(slug=slug).first()
+    if found is None:
         raise DomainError(_("Unknown department: %(id)s.") % {"id": slug}, field="department")
     return found
 
@@ -75,7 +83,7 @@ def ticket_page_for_agent(
     if statuses:
         tickets = tickets.filter(status__in=statuses)
     if department:
-        tickets = tickets.filter(department=_department_visible(agent, department))
+        tickets = tickets.filter(department=department_by_slug(slug=department, agent=agent))
     if customer is not None:
         tickets = tickets.filter(account__public_id=customer)
     if assignee == "none":

@@ -14,7 +14,7 @@ from ninja import Query, Router
 from ninja.params.functions import Header as HeaderParam
 from ninja.params.functions import Query as QueryParam
 
-from atiende.accounts.models import Account, Department, Service, User
+from atiende.accounts.models import Account, Service, User
 from atiende.accounts.selectors import account_holder
 from atiende.api.auth import staff_of
 from atiende.api.idempotency import idempotent_create
@@ -33,7 +33,7 @@ from atiende.api.schemas import (
     TicketDetail,
     TicketPage,
 )
-from atiende.api.selectors import TICKET_RELATED, ticket_page_for_agent
+from atiende.api.selectors import TICKET_RELATED, department_by_slug, ticket_page_for_agent
 from atiende.api.uploads import uploads_use
 from atiende.core.errors import DomainError, NotFound
 from atiende.tickets import routing, services
@@ -41,7 +41,6 @@ from atiende.tickets.lifecycle import Action, allowed_actions
 from atiende.tickets.models import Channel, Message, Ticket
 from atiende.tickets.selectors import (
     access_ticket_for_agent,
-    agent_department_ids,
     ticket_events_for_agent,
     ticket_thread_for_agent,
 )
@@ -95,14 +94,6 @@ def _staff(email: str, *, field: str) -> User:
     return user
 
 
-def _department(agent: User, slug: str) -> Department:
-    departments = agent_department_ids(agent)
-    department = Department.objects.filter(slug=slug).first()
-    if department is None or (departments is not None and department.pk not in departments):
-        raise DomainError(_("Unknown department: %(id)s.") % {"id": slug}, field="department")
-    return department
-
-
 def _requester(account: Account, email: str | None) -> User:
     if email:
         user = account.users.filter(email__iexact=email.strip(), is_active=True).first()
@@ -135,7 +126,7 @@ def ticket_create(
         if account is None:
             raise DomainError(_("Unknown customer."), field="customer")
         customer = _requester(account, payload.requester)
-        department = _department(agent, payload.department)
+        department = department_by_slug(slug=payload.department, agent=agent)
         service = None
         if payload.service:
             service = Service.objects.filter(account=account, external_id=payload.service).first()
@@ -249,62 +240,49 @@ def ticket_note(
     return idempotent_create(request, key=idempotency_key, schema=MessageOut, create=create)
 
 
-def _status_action(
-    request: HttpRequest, ticket_id: str, payload: StatusChange, name: str
-) -> dict[str, Any]:
-    agent = staff_of(request)
-    ticket = access_ticket_for_agent(agent=agent, reference=ticket_id)
-    expected = payload.expected_status
-    if name == "resolve":
-        services.ticket_resolve(
-            ticket=ticket, agent=agent, expected_status=expected, reason=payload.reason
-        )
-    elif name == "close":
-        services.ticket_close(
-            ticket=ticket, actor=agent, expected_status=expected, reason=payload.reason
-        )
-    else:
-        services.ticket_reopen(
-            ticket=ticket, actor=agent, expected_status=expected, reason=payload.reason
-        )
-    return _detail(ticket)
+# The lifecycle actions of staff, each its own operation: (summary, description).
+_STATUS_OPERATIONS = {
+    "resolve": (
+        "Mark the ticket resolved",
+        "From open or pending; 409 otherwise. It closes by itself if the customer does not answer.",
+    ),
+    "close": ("Close the ticket", "From open, pending or resolved; 409 when already closed."),
+    "reopen": ("Reopen the ticket", "From resolved or closed; 409 otherwise."),
+}
 
 
-@router.post(
-    "/tickets/{ticket_id}/resolve",
-    response=TicketDetail,
-    summary="Mark the ticket resolved",
-    description="From open or pending; 409 otherwise. It closes by itself if the customer "
-    "does not answer.",
-)
-def ticket_resolve(
-    request: HttpRequest, ticket_id: str, payload: StatusChange | None = None
-) -> dict[str, Any]:
-    return _status_action(request, ticket_id, payload or StatusChange.model_validate({}), "resolve")
+def _status_operation(name: str) -> None:
+    """Register POST /tickets/{id}/<name>: the staff action `name` of the lifecycle table,
+    refused (409) when the table does not allow it or `expected_status` is no longer true."""
+    summary, description = _STATUS_OPERATIONS[name]
+
+    def operation(
+        request: HttpRequest, ticket_id: str, payload: StatusChange | None = None
+    ) -> dict[str, Any]:
+        agent = staff_of(request)
+        ticket = access_ticket_for_agent(agent=agent, reference=ticket_id)
+        change = payload or StatusChange.model_validate({})
+        expected, reason = change.expected_status, change.reason
+        if name == "resolve":
+            services.ticket_resolve(
+                ticket=ticket, agent=agent, expected_status=expected, reason=reason
+            )
+        else:
+            by_name = {"close": services.ticket_close, "reopen": services.ticket_reopen}
+            by_name[name](ticket=ticket, actor=agent, expected_status=expected, reason=reason)
+        return _detail(ticket)
+
+    operation.__name__ = operation.__qualname__ = f"ticket_{name}"
+    router.post(
+        f"/tickets/{{ticket_id}}/{name}",
+        response=TicketDetail,
+        summary=summary,
+        description=description,
+    )(operation)
 
 
-@router.post(
-    "/tickets/{ticket_id}/close",
-    response=TicketDetail,
-    summary="Close the ticket",
-    description="From open, pending or resolved; 409 when already closed.",
-)
-def ticket_close(
-    request: HttpRequest, ticket_id: str, payload: StatusChange | None = None
-) -> dict[str, Any]:
-    return _status_action(request, ticket_id, payload or StatusChange.model_validate({}), "close")
-
-
-@router.post(
-    "/tickets/{ticket_id}/reopen",
-    response=TicketDetail,
-    summary="Reopen the ticket",
-    description="From resolved or closed; 409 otherwise.",
-)
-def ticket_reopen(
-    request: HttpRequest, ticket_id: str, payload: StatusChange | None = None
-) -> dict[str, Any]:
-    return _status_action(request, ticket_id, payload or StatusChange.model_validate({}), "reopen")
+for _name in ACTIONS:
+    _status_operation(_name)
 
 
 @router.post(
@@ -330,11 +308,7 @@ def ticket_assign(request: HttpRequest, ticket_id: str, payload: AssignIn) -> di
 def ticket_move(request: HttpRequest, ticket_id: str, payload: MoveIn) -> dict[str, Any]:
     agent = staff_of(request)
     ticket = access_ticket_for_agent(agent=agent, reference=ticket_id)
-    department = Department.objects.filter(slug=payload.department, is_active=True).first()
-    if department is None:
-        raise DomainError(
-            _("Unknown department: %(id)s.") % {"id": payload.department}, field="department"
-        )
+    department = department_by_slug(slug=payload.department)
     routing.ticket_move(ticket=ticket, department=department, actor=agent, reason=payload.reason)
     return _detail(ticket)
 
