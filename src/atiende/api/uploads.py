@@ -17,21 +17,14 @@ from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Max
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from atiende.accounts.models import Department, User
 from atiende.api.models import Upload
 from atiende.core.clock import now
-from atiende.core.errors import DomainError, StorageUnavailable, TooLarge
+from atiende.core.errors import DomainError, StorageUnavailable
 from atiende.core.storage import STORAGE_ERRORS
-from atiende.tickets.attachments import (
-    EXECUTABLE_EXTENSIONS,
-    EXECUTABLE_MAGIC,
-    content_type_for,
-    extension_of,
-    filename_clean,
-)
+from atiende.tickets.attachments import attachment_check, content_type_for
 
 logger = logging.getLogger(__name__)
 
@@ -45,27 +38,8 @@ def _largest_allowed() -> int:
 
 def upload_store(*, user: User, file: UploadedFile) -> Upload:  # type: ignore[type-arg]
     """Keep the file for a later message, or refuse it (TooLarge, or a program)."""
-    filename = filename_clean(file.name or "")
-    size = int(file.size or 0)
-    limit = _largest_allowed()
-    if size > limit:
-        raise TooLarge(
-            _("“%(name)s” is %(size)s; the limit for one file is %(limit)s.")
-            % {"name": filename, "size": filesizeformat(size), "limit": filesizeformat(limit)},
-            field="file",
-        )
-    file.seek(0)
-    head = file.read(8)
-    file.seek(0)
-    if extension_of(filename) in EXECUTABLE_EXTENSIONS or head.startswith(EXECUTABLE_MAGIC):
-        raise DomainError(
-            _(
-                "“%(name)s” looks like a program; for your safety programs cannot be attached. "
-                "Compress it into a .zip file if you need to send it."
-            )
-            % {"name": filename},
-            field="file",
-        )
+    # Here only the largest limit of any department; the message's department checks again.
+    filename, size = attachment_check(file, limit=_largest_allowed(), field="file")
     upload = Upload(
         user=user, filename=filename, content_type=content_type_for(filename), size=size
     )

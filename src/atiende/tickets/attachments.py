@@ -141,6 +141,31 @@ def _head(upload: File[bytes]) -> bytes:
     return head if isinstance(head, bytes) else b""
 
 
+def attachment_check(upload: File[bytes], *, limit: int, field: str) -> tuple[str, int]:
+    """One file's cleaned name and size, or the error naming it on `field`: TooLarge over
+    `limit` bytes, a DomainError for a program (by extension or by content)."""
+    filename = filename_clean(upload.name or "")
+    size = int(upload.size or 0)
+    if size > limit:
+        raise TooLarge(
+            _("“%(name)s” is %(size)s; the limit for one file is %(limit)s.")
+            % {"name": filename, "size": filesizeformat(size), "limit": filesizeformat(limit)},
+            field=field,
+        )
+    if extension_of(filename) in EXECUTABLE_EXTENSIONS or _head(upload).startswith(
+        EXECUTABLE_MAGIC
+    ):
+        raise DomainError(
+            _(
+                "“%(name)s” looks like a program; for your safety programs cannot be attached. "
+                "Compress it into a .zip file if you need to send it."
+            )
+            % {"name": filename},
+            field=field,
+        )
+    return filename, size
+
+
 def attachments_validate(
     files: Sequence[File[bytes]], *, department: Department
 ) -> list[CleanFile]:
@@ -158,29 +183,9 @@ def attachments_validate(
     cleaned: list[CleanFile] = []
     total = 0
     for upload in files:
-        filename = filename_clean(upload.name or "")
-        size = int(upload.size or 0)
-        if size > department.max_attachment_bytes:
-            raise TooLarge(
-                _("“%(name)s” is %(size)s; the limit for one file is %(limit)s.")
-                % {
-                    "name": filename,
-                    "size": filesizeformat(size),
-                    "limit": filesizeformat(department.max_attachment_bytes),
-                },
-                field="attachments",
-            )
-        if extension_of(filename) in EXECUTABLE_EXTENSIONS or _head(upload).startswith(
-            EXECUTABLE_MAGIC
-        ):
-            raise DomainError(
-                _(
-                    "“%(name)s” looks like a program; for your safety programs cannot be attached. "
-                    "Compress it into a .zip file if you need to send it."
-                )
-                % {"name": filename},
-                field="attachments",
-            )
+        filename, size = attachment_check(
+            upload, limit=department.max_attachment_bytes, field="attachments"
+        )
         total += size
         cleaned.append(
             CleanFile(
