@@ -153,7 +153,9 @@ class TestCreating:
         def refuse(**kwargs: Any) -> Any:
             raise DomainError("That name is taken by a ghost.", field="name")
 
-        monkeypatch.setattr(views_tokens, "token_create", refuse)
+        # The form already refuses every input token_create would: only a stand-in service
+        # can show how the page presents the service's own refusal.
+        monkeypatch.setattr(views_tokens, "token_create_once", refuse)
 
         page = html(create(login(cast.agent), name="Fantasma"))
 

@@ -55,11 +55,18 @@ class ApiToken(models.Model):
     )
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    # The console form's one-time key: a second submission of it finds this token.
+    submission_key = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("API token")
         verbose_name_plural = _("API tokens")
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "submission_key"], name="api_token_submission_once"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from atiende.accounts.models import User
@@ -25,7 +26,12 @@ def token_digest(secret: str) -> str:
 
 
 def token_create(
-    *, user: User, name: str, scope: str, created_by: User | None
+    *,
+    user: User,
+    name: str,
+    scope: str,
+    created_by: User | None,
+    submission_key: uuid.UUID | None = None,
 ) -> tuple[ApiToken, str]:
     """A new token for the staff `user`; returns it with its secret, which is never stored and
     can be shown only now. The admin scope is for administrators only."""
@@ -54,8 +60,33 @@ def token_create(
         digest=token_digest(secret),
         scope=scope,
         created_by=created_by,
+        submission_key=submission_key,
     )
     return token, secret
+
+
+def token_create_once(
+    *, user: User, name: str, scope: str, submission_key: uuid.UUID | None
+) -> tuple[ApiToken, str | None]:
+    """`token_create` for a form submission: when this `submission_key` already created a
+    token of `user`, that token and None (its secret was shown then and is kept nowhere).
+    A concurrent second submission fails on the unique key, then finds the first's token.
+    Without a key every call creates a token."""
+    if submission_key is None:
+        return token_create(user=user, name=name, scope=scope, created_by=user)
+    earlier = ApiToken.objects.filter(user=user, submission_key=submission_key).first()
+    if earlier is not None:
+        return earlier, None
+    try:
+        with transaction.atomic():
+            return token_create(
+                user=user, name=name, scope=scope, created_by=user, submission_key=submission_key
+            )
+    except IntegrityError:
+        earlier = ApiToken.objects.filter(user=user, submission_key=submission_key).first()
+        if earlier is None:
+            raise
+        return earlier, None
 
 
 def token_authenticate(secret: str) -> ApiToken | None:

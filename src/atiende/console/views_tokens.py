@@ -10,22 +10,20 @@ Another user's token is the one 404 page, like a token that does not exist.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import uuid
-
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
-from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from atiende.accounts.models import User
-from atiende.api.models import ApiToken, IdempotencyRecord
-from atiende.api.tokens import token_create, token_list_for_user, token_revoke
+from atiende.api.models import ApiToken
+from atiende.api.tokens import (
+    token_create_once,
+    token_list_for_user,
+    token_revoke,
+)
 from atiende.console.auth import AgentRequest, staff_page
 from atiende.console.forms_tokens import TokenCreateForm
 from atiende.core.errors import DomainError
@@ -34,56 +32,12 @@ from atiende.portal.forms import domain_error_to_form
 ALL_TOKENS_PER_PAGE = 50
 API_DOCS_URL = "/api/v1/docs"
 # Console submissions share the API's Idempotency-Key table; their keys live apart.
-SUBMISSION_KEY_PREFIX = "console:token-create:"
 NO_STORE = "private, no-store"
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = NO_STORE
     return response
-
-
-# --- Creating once per submission ------------------------------------------------------------
-
-
-def _token_created_by_key(*, user: User, key: str) -> ApiToken | None:
-    record = IdempotencyRecord.objects.filter(user=user, key=key).first()
-    if record is None:
-        return None
-    token_id = json.loads(record.body or "{}").get("token")
-    return ApiToken.objects.filter(pk=token_id, user=user).first()
-
-
-def _token_create_once(
-    *, user: User, name: str, scope: str, submission_key: uuid.UUID | None
-) -> tuple[ApiToken, str | None]:
-    """A new token of `user` and its secret; or, when this submission key already created a
-    token, that token and None (its secret was shown then and is kept nowhere).
-
-    The key's record is inserted in the token's own transaction, so it exists exactly when the
-    token does; a concurrent second submission waits on the record's unique index, fails, and
-    then finds the first one's token. Raises DomainError when `token_create` refuses.
-    """
-    if submission_key is None:
-        return token_create(user=user, name=name, scope=scope, created_by=user)
-    key = f"{SUBMISSION_KEY_PREFIX}{submission_key}"
-    if (earlier := _token_created_by_key(user=user, key=key)) is not None:
-        return earlier, None
-    try:
-        with transaction.atomic():
-            token, secret = token_create(user=user, name=name, scope=scope, created_by=user)
-            IdempotencyRecord.objects.create(
-                user=user,
-                key=key,
-                fingerprint=hashlib.sha256(f"{token.name}\n{token.scope}".encode()).hexdigest(),
-                status_code=201,
-                body=json.dumps({"token": token.pk}),
-            )
-    except IntegrityError:
-        if (earlier := _token_created_by_key(user=user, key=key)) is not None:
-            return earlier, None
-        raise
-    return token, secret
 
 
 # --- The page ------------------------------------------------------------------------------
@@ -134,7 +88,7 @@ def tokens(request: AgentRequest) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            token, secret = _token_create_once(
+            token, secret = token_create_once(
                 user=user,
                 name=data["name"],
                 scope=data["scope"],
