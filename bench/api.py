@@ -55,10 +55,8 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -68,7 +66,7 @@ from typing import Any
 import httpx
 
 # The other benchmark's throw-away PostgreSQL and helpers (bench/ is this script's sys.path[0]).
-from outbox_and_sweep import free_port, postgres_database, timed
+from outbox_and_sweep import child_env, free_port, postgres_database, timed
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPO_ROOT / "test-artifacts" / "bench" / "api.txt"
@@ -507,19 +505,7 @@ def create_run(
 
 
 def backend_run(database_url: str, args: argparse.Namespace) -> dict[str, Any]:
-    data_dir = Path(tempfile.mkdtemp(prefix="atiende-bench-"))
-    env = {
-        **os.environ,
-        "ATIENDE_DATA_DIR": str(data_dir),
-        "DATABASE_URL": database_url,
-        "DJANGO_SETTINGS_MODULE": "atiende.settings",
-        "LOG_LEVEL": "ERROR",
-        "SECRET_KEY": "atiende-bench-" + uuid.uuid4().hex,
-    }
-    for name in ("ATIENDE_TASKS_IMMEDIATE", "REDIS_URL", "DEBUG", "ATIENDE_DEMO", "EMAIL_BACKEND"):
-        env.pop(name, None)
-    if database_url.startswith("sqlite"):
-        env["DATABASE_URL"] = f"sqlite:///{data_dir / 'atiende.sqlite3'}"
+    data_dir, env = child_env(database_url)
     try:
         prepared = child_json("--run-prepare", env, ["--tickets", str(args.tickets)])
         vendor = prepared["vendor"]

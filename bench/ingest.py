@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import Any
 
 # The other benchmark's throw-away PostgreSQL and timer (bench/ is this script's sys.path[0]).
-from outbox_and_sweep import postgres_database, timed
+from outbox_and_sweep import child_env, postgres_database, timed
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPO_ROOT / "test-artifacts" / "bench" / "ingest.txt"
@@ -411,22 +411,9 @@ def last_json(command: list[str], env: dict[str, str]) -> dict[str, Any]:
 
 
 def child(database_url: str, args: argparse.Namespace, big: Path) -> dict[str, Any]:
-    data_dir = Path(tempfile.mkdtemp(prefix="atiende-bench-"))
-    env = {
-        **os.environ,
-        "ATIENDE_DATA_DIR": str(data_dir),
-        "DATABASE_URL": database_url,
-        "DJANGO_SETTINGS_MODULE": "atiende.settings",
-        "LOG_LEVEL": "ERROR",
-        "SECRET_KEY": "atiende-bench-" + uuid.uuid4().hex,
-        "ATIENDE_MAIL_SENDER_HOURLY_LIMIT": "1000000",
-    }
-    for name in ("ATIENDE_TASKS_IMMEDIATE", "REDIS_URL", "DEBUG", "ATIENDE_DEMO", "EMAIL_BACKEND"):
-        env.pop(name, None)
+    data_dir, env = child_env(database_url, ATIENDE_MAIL_SENDER_HOURLY_LIMIT="1000000")
     for name in [name for name in env if name.startswith("ATIENDE_MAIL_MAX_")]:
         env.pop(name)
-    if database_url.startswith("sqlite"):
-        env["DATABASE_URL"] = f"sqlite:///{data_dir / 'atiende.sqlite3'}"
     try:
         result = last_json(
             [

@@ -267,7 +267,11 @@ def run_backend(args: argparse.Namespace) -> None:
 # --- the parent -----------------------------------------------------------------------------
 
 
-def child(database_url: str, args: argparse.Namespace) -> dict[str, Any]:
+def child_env(database_url: str, **extra: str) -> tuple[Path, dict[str, str]]:
+    """A fresh data dir and the environment of a benchmark's child process on it: this
+    process's environment without what would change the run (an immediate task queue, Redis,
+    debug, demo mode, a mail backend), Django's settings, quiet logs, a throw-away secret key;
+    on SQLite the database is a file in the data dir."""
     data_dir = Path(tempfile.mkdtemp(prefix="atiende-bench-"))
     env = {
         **os.environ,
@@ -276,11 +280,17 @@ def child(database_url: str, args: argparse.Namespace) -> dict[str, Any]:
         "DJANGO_SETTINGS_MODULE": "atiende.settings",
         "LOG_LEVEL": "ERROR",
         "SECRET_KEY": "atiende-bench-" + uuid.uuid4().hex,
+        **extra,
     }
     for name in ("ATIENDE_TASKS_IMMEDIATE", "REDIS_URL", "DEBUG", "ATIENDE_DEMO", "EMAIL_BACKEND"):
         env.pop(name, None)
     if database_url.startswith("sqlite"):
         env["DATABASE_URL"] = f"sqlite:///{data_dir / 'atiende.sqlite3'}"
+    return data_dir, env
+
+
+def child(database_url: str, args: argparse.Namespace) -> dict[str, Any]:
+    data_dir, env = child_env(database_url)
     try:
         output = subprocess.run(
             [
