@@ -7,10 +7,9 @@ token of an agent (who cannot even hold an admin one), is refused, and nothing c
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from atiende.api.models import ApiToken, Scope
@@ -19,11 +18,11 @@ from atiende.core.errors import DomainError
 from atiende.mail.models import OutboxMessage
 from atiende.mail.outbound import outbox
 from atiende.tickets.models import Ticket
-from atiende.webhooks.delivery import WebhookSender
 from atiende.webhooks.models import WebhookEndpoint
-from atiende.webhooks.services import webhook_endpoint_create
+from atiende.webhooks.services import webhook_endpoint_create, webhook_endpoint_update
 from tests.api.conftest import ApiClient, error_fields, problem
 from tests.conftest import Cast
+from tests.webhooks.receiver import Receiver
 
 ApiAs = Callable[..., ApiClient]
 OpenTicket = Callable[..., Ticket]
@@ -77,22 +76,18 @@ def endpoint(cast: Cast) -> WebhookEndpoint:
 
 
 @pytest.fixture
-def receiver(monkeypatch: pytest.MonkeyPatch) -> list[httpx.Request]:
-    """The receiving end of every delivery: it answers 500 "base de datos caída", and keeps
-    what it was sent. No network."""
-    received: list[httpx.Request] = []
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        received.append(request)
-        return httpx.Response(500, text="base de datos caída")
-
-    def client(self: WebhookSender) -> httpx.Client:
-        if self._client is None:
-            self._client = httpx.Client(transport=httpx.MockTransport(answer))
-        return self._client
-
-    monkeypatch.setattr(WebhookSender, "_http", client)
-    return received
+def receiver(endpoint: WebhookEndpoint) -> Iterator[Receiver]:
+    """The real receiving end on loopback (tests/webhooks/receiver.py), where `endpoint` now
+    points: it checks every signature, answers 500, and keeps what it was sent."""
+    server = Receiver()
+    server.start()
+    server.answer(500)
+    webhook_endpoint_update(endpoint=endpoint, url=server.url())
+    server.secrets["/hook"] = endpoint.secret
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 # Endpoints --------------------------------------------------------------------------------
@@ -393,19 +388,20 @@ class TestDeliveries:
         admin_api: ApiClient,
         endpoint: WebhookEndpoint,
         open_ticket: OpenTicket,
-        receiver: list[httpx.Request],
+        receiver: Receiver,
     ) -> None:
         open_ticket()
 
         outbox.outbox_deliver_due()
 
-        [request] = receiver
-        assert request.headers["Atiende-Event"] == "ticket.created"
+        [request] = receiver.deliveries
+        assert request.verified
+        assert request.headers["atiende-event"] == "ticket.created"
         [delivery] = admin_api.get(f"{webhook_url(endpoint)}/deliveries").json()
         assert (delivery["status"], delivery["attempts"]) == ("queued", 1)
-        assert delivery["last_response"] == "HTTP 500: base de datos caída"
+        assert delivery["last_response"] == "HTTP 500: refused by the test receiver"
         assert delivery["last_error"] == "HTTP 500"
-        assert delivery["id"] == request.headers["Atiende-Delivery"]
+        assert delivery["id"] == request.delivery_id
 
     def test_another_endpoints_deliveries_are_not_listed(
         self, cast: Cast, admin_api: ApiClient, endpoint: WebhookEndpoint, open_ticket: OpenTicket
@@ -456,7 +452,7 @@ class TestRetrying:
         admin_api: ApiClient,
         endpoint: WebhookEndpoint,
         open_ticket: OpenTicket,
-        receiver: list[httpx.Request],
+        receiver: Receiver,
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         monkeypatch.setattr(outbox, "MAX_ATTEMPTS", 1)  # the first 500 is the last try
@@ -475,7 +471,7 @@ class TestRetrying:
             0,
             "",
         )
-        assert body["last_response"] == "HTTP 500: base de datos caída"
+        assert body["last_response"] == "HTTP 500: refused by the test receiver"
         assert body["next_attempt_at"] is not None
         delivery.refresh_from_db()
         assert (delivery.status, delivery.attempts, delivery.last_error) == ("queued", 0, "")
