@@ -11,6 +11,7 @@ Rows are a record of what was sent: nobody adds, edits or deletes them here. The
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.auth import get_permission_codename
 from django.db.models import QuerySet
 from django.http import (
@@ -83,27 +84,8 @@ class OutboxMessageAdmin(ObjectButtonAdmin[OutboxMessage]):
             {"fields": ("message_id", "headers", "attachment_ids", "body_text", "body_html")},
         ),
     )
-    readonly_fields = (
-        "status",
-        "kind",
-        "template",
-        "to",
-        "endpoint",
-        "subject",
-        "ticket",
-        "created_at",
-        "sent_at",
-        "attempts",
-        "next_attempt_at",
-        "claimed_at",
-        "last_error",
-        "last_response",
-        "message_id",
-        "headers",
-        "attachment_ids",
-        "body_text",
-        "body_html",
-    )
+    # Every field shown is read-only (the list above is the one list of them).
+    readonly_fields = tuple(flatten_fieldsets(fieldsets))
 
     # --- read-only ----------------------------------------------------------------------
 

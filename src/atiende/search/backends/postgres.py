@@ -68,6 +68,10 @@ CONFIGURATIONS = {"atiende_es": "spanish", "atiende_en": "english"}
 # ts_rank's normalization 1: divided by 1 + log(length), so a long e-mail that repeats a word
 # does not bury a short message about it.
 RANK_NORMALIZATION = 1
+# A ticket's vector is its subject and its ID, whose random characters parse into more or
+# fewer tokens: no length normalization there, or two subjects alike would rank by the luck
+# of their IDs instead of falling to recent activity.
+TICKET_RANK_NORMALIZATION = 0
 # PostgreSQL's parser reads "<b>" as an HTML tag and "factura.pdf", "ana@example.com" or a URL
 # as one token, so that neither "b" nor "factura" nor "example" would be found. These
 # characters are read as blanks instead, as SQLite's tokenizer does: each becomes a private-use
@@ -211,7 +215,7 @@ class PostgresBackend(SearchBackend):
         )
         in_ticket = (
             f"SELECT t.id AS ticket_id, {number} AS term, "
-            f"ts_rank(t.{COLUMN}, {query}, {RANK_NORMALIZATION}) AS score, 0 AS is_ref "
+            f"ts_rank(t.{COLUMN}, {query}, {TICKET_RANK_NORMALIZATION}) AS score, 0 AS is_ref "
             f"FROM (SELECT t.id FROM {TICKETS} t WHERE t.{COLUMN} @@ {query} AND {within} "
             f"ORDER BY t.id DESC LIMIT {newest}) newest JOIN {TICKETS} t ON t.id = newest.id"
         )
