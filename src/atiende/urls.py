@@ -6,8 +6,10 @@ from django.views.i18n import JavaScriptCatalog
 
 from atiende.api.errors import api_not_found
 from atiende.api.main import api
+from atiende.core.views import health
 
 urlpatterns = [
+    path("healthz/", health, name="health"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     re_path(r"^api/(?P<path>.*)$", api_not_found),

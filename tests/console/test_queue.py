@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from atiende.accounts.models import Membership
-from atiende.tickets import routing, services
+from atiende.console import views_queue
+from atiende.tickets import routing, selectors, services
 from atiende.tickets.models import Ticket
 from tests.conftest import Cast
 from tests.console.queue_support import (
@@ -254,6 +255,43 @@ class TestCounts:
         assert 'estado=resolved">0</a>' in counts
         assert 'estado=closed">1</a>' in counts
         assert 'vista=sin-asignar&amp;departamento=soporte-tecnico">2</a>' in counts
+
+    def test_closed_tickets_are_counted_up_to_the_cap_then_marked_as_more(
+        self, cast: Cast, open_ticket: OpenTicket, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Years of closed tickets must not make every queue view count them all."""
+        monkeypatch.setattr(selectors, "COUNT_CAP", 2)
+        monkeypatch.setattr(views_queue, "COUNT_CAP", 2)
+        for _n in range(3):
+            services.ticket_close(ticket=open_ticket(), actor=cast.ana)
+        services.ticket_close(ticket=open_ticket(department=cast.atencion), actor=cast.ana)
+        open_ticket()
+        supervisor = login(cast.supervisor)
+
+        counts = queue(supervisor).split('class="responsive counts"', 1)[1].split("</table>")[0]
+        soporte, atencion = (
+            counts.split(f"departamento={each.slug}&amp;estado=closed", 1)[1].split("</a>")[0]
+            for each in (cast.soporte, cast.atencion)
+        )
+        listed = queue(supervisor, vista="todos", estado="closed", departamento="soporte-tecnico")
+        everything = queue(supervisor, vista="todos", departamento="soporte-tecnico")
+
+        assert soporte.endswith(">2+") and 'title="More than 2' in soporte
+        assert atencion.endswith('">1') and "title" not in atencion
+        assert 'estado=open">1</a>' in counts  # the working statuses: exact, as before
+        assert "More than 2 tickets" in listed and len(rows(listed)) == 2
+        assert "More than 2 tickets" in everything
+
+    def test_under_the_cap_the_total_is_exact(
+        self, cast: Cast, open_ticket: OpenTicket, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(views_queue, "COUNT_CAP", 2)
+        open_ticket()
+        open_ticket()
+
+        page = queue(login(cast.agent))
+
+        assert "2 tickets" in page and "Más de" not in page and "More than" not in page
 
     def test_a_supervisor_sees_every_department(self, cast: Cast, open_ticket: OpenTicket) -> None:
         open_ticket(department=cast.operaciones)

@@ -1,4 +1,5 @@
-"""The queue pages run as many queries for 50 rows as for 5, and counts cost one query."""
+"""The queue pages run as many queries for 50 rows as for 5, and counts cost one query (and
+a capped one per department for the closed tickets)."""
 
 from __future__ import annotations
 
@@ -48,7 +49,9 @@ def test_the_queries_do_not_grow_with_the_rows(cast: Cast, open_ticket: OpenTick
     assert few == many
 
 
-def test_the_counts_are_one_aggregate_query(cast: Cast, open_ticket: OpenTicket) -> None:
+def test_the_counts_are_one_aggregate_query_and_a_capped_count_a_department(
+    cast: Cast, open_ticket: OpenTicket
+) -> None:
     _open_many(cast, open_ticket, 3, start=0)
     open_ticket(department=cast.operaciones)
     departments = list(selectors.department_list_for_agent(agent=cast.supervisor))
@@ -56,6 +59,8 @@ def test_the_counts_are_one_aggregate_query(cast: Cast, open_ticket: OpenTicket)
     with CaptureQueriesContext(connection) as captured:
         counts = selectors.ticket_counts_for_agent(agent=cast.supervisor, departments=departments)
 
-    # One to learn which departments he works (a supervisor: all), one to count.
-    assert len(captured.captured_queries) == 2
+    # One to learn which departments he works (a supervisor: all), one to count the working
+    # statuses, and one capped count of the closed tickets per department.
+    assert len(captured.captured_queries) == 2 + len(departments)
+    assert all("LIMIT 10001" in query["sql"] for query in captured.captured_queries[2:])
     assert sum(row.total for row in counts) == 4

@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.core.paginator import Paginator
 from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -24,9 +23,11 @@ from atiende.accounts.models import User
 from atiende.console.auth import AgentRequest, staff_page
 from atiende.console.forms import VIEW_PARAM_OF, ConsoleLoginForm, QueueFilterForm
 from atiende.core.errors import NotFound
+from atiende.core.pagination import CappedPaginator
 from atiende.search.selectors import QUERY_MAX, ticket_search
 from atiende.tickets.lifecycle import Status
 from atiende.tickets.selectors import (
+    COUNT_CAP,
     access_ticket_for_agent,
     department_list_for_agent,
     queue_order_default,
@@ -104,7 +105,9 @@ def queue(request: AgentRequest) -> HttpResponse:
         created_to=filters.created_to,
         order=filters.order,
     )
-    page = Paginator(tickets, TICKETS_PER_PAGE).get_page(request.GET.get("pagina"))
+    page = CappedPaginator(tickets, TICKETS_PER_PAGE, cap=COUNT_CAP).get_page(
+        request.GET.get("pagina")
+    )
     listed_status = queue_status(view=filters.view, status=filters.status)
     return render(
         request,

@@ -270,6 +270,8 @@ class QueueOrder(StrEnum):
 ASSIGNED_TO_NOBODY: Final = "nobody"
 
 _CUSTOMER_SIDE = (ActorKind.CUSTOMER, ActorKind.EMAIL)
+# Where counting closed tickets stops: beyond it the queue says "more than".
+COUNT_CAP = 10_000
 
 
 @dataclass(frozen=True)
@@ -279,15 +281,19 @@ class DepartmentCounts:
     department: Department
     by_status: dict[str, int]
     unassigned_open: int
+    # Statuses whose count stopped at COUNT_CAP: there are more.
+    capped: frozenset[str] = frozenset()
 
     @property
     def total(self) -> int:
         return sum(self.by_status.values())
 
     @property
-    def cells(self) -> list[tuple[Status, int]]:
-        """(status, count) in the lifecycle's order: a row of the summary table."""
-        return [(status, self.by_status.get(status, 0)) for status in Status]
+    def cells(self) -> list[tuple[Status, int, bool]]:
+        """(status, count, capped) in the lifecycle's order: a row of the summary table."""
+        return [
+            (status, self.by_status.get(status, 0), status in self.capped) for status in Status
+        ]
 
 
 def queue_status(*, view: QueueView, status: Status | None) -> Status | None:
@@ -392,13 +398,19 @@ def ticket_queue_for_agent(
 def ticket_counts_for_agent(
     *, agent: User, departments: Iterable[Department]
 ) -> list[DepartmentCounts]:
-    """Tickets per status (and Open ones nobody took) in each of `departments`, in one query.
+    """Tickets per status (and Open ones nobody took) in each of `departments`.
 
-    `departments` is what `department_list_for_agent` gave; counts are scoped to the agent's
-    departments whatever is passed.
+    The working statuses are counted exactly, in one query: how many there are depends on the
+    staff's workload, not on the years kept. Closed tickets are every ticket ever closed (a
+    million, for a company of some years): each department's are counted up to COUNT_CAP
+    and marked as capped beyond, so the queue costs the same in its tenth year as in its
+    first. `departments` is what `department_list_for_agent` gave; counts are scoped to the
+    agent's departments whatever is passed.
     """
+    departments = list(departments)
+    tickets = ticket_list_for_agent(agent=agent)
     rows = (
-        ticket_list_for_agent(agent=agent)
+        tickets.exclude(status=Status.CLOSED)
         .values("department_id", "status")
         .annotate(
             count=Count("id"),
@@ -406,7 +418,9 @@ def ticket_counts_for_agent(
         )
         .order_by()
     )
-    by_department: dict[int, dict[str, int]] = {}
+    by_department: dict[int, dict[str, int]] = {
+        department.pk: dict.fromkeys(Status.values, 0) for department in departments
+    }
     unassigned: dict[int, int] = {}
     for row in rows:
         counts = by_department.setdefault(row["department_id"], dict.fromkeys(Status.values, 0))
@@ -414,11 +428,26 @@ def ticket_counts_for_agent(
         unassigned[row["department_id"]] = (
             unassigned.get(row["department_id"], 0) + row["unassigned"]
         )
+    capped: set[int] = set()
+    for department in departments:
+        # COUNT(*) over a LIMITed subquery: at most COUNT_CAP + 1 entries of the ticket_queue
+        # index (department, status, ...) are read. One query a department: their number
+        # grows with the departments an agent works, never with the tickets.
+        count = (
+            tickets.filter(department_id=department.pk, status=Status.CLOSED)
+            .order_by()
+            .values("id")[: COUNT_CAP + 1]
+            .count()
+        )
+        by_department[department.pk][Status.CLOSED] = min(count, COUNT_CAP)
+        if count > COUNT_CAP:
+            capped.add(department.pk)
     return [
         DepartmentCounts(
             department=department,
-            by_status=by_department.get(department.pk, dict.fromkeys(Status.values, 0)),
+            by_status=by_department[department.pk],
             unassigned_open=unassigned.get(department.pk, 0),
+            capped=frozenset({Status.CLOSED.value}) if department.pk in capped else frozenset(),
         )
         for department in departments
     ]
