@@ -85,13 +85,16 @@ messages: venv
 # message), and the REST API under gunicorn (tickets created per second; p50/p99 of the
 # first and the 1000th page of the list at 100 000 tickets), on SQLite and on a throw-away
 # PostgreSQL (BENCH_POSTGRES=URL for a server of yours; BENCH_POSTGRES= for SQLite only).
-# Tables: test-artifacts/bench/.
+# Tables (and pages.png): test-artifacts/bench/. BENCH_SIZES=10000,100000 for a shorter run of
+# bench/pages.py (default: 10000,100000,1000000).
 BENCH_POSTGRES ?= auto
 
 bench: venv
 	$(BIN)/python bench/outbox_and_sweep.py $(if $(BENCH_POSTGRES),--postgres $(BENCH_POSTGRES))
 	$(BIN)/python bench/ingest.py $(if $(BENCH_POSTGRES),--postgres $(BENCH_POSTGRES))
 	$(BIN)/python bench/api.py $(if $(BENCH_POSTGRES),--postgres $(BENCH_POSTGRES))
+	$(BIN)/python bench/pages.py $(if $(BENCH_POSTGRES),--postgres $(BENCH_POSTGRES)) \
+	  $(if $(BENCH_SIZES),--sizes $(BENCH_SIZES))
 
 clean:
 	rm -rf $(VENV) test-artifacts .mypy_cache .ruff_cache .pytest_cache build src/*.egg-info

@@ -14,6 +14,8 @@ deployment says), on a free loopback port, and this process drives it over HTTP 
 from `--clients` threads, `--requests` requests for each of:
 
 - floor: GET /healthz/, the cheapest page Django serves through the whole middleware stack;
+- the customer's new-ticket form (/soporte/abrir/, its first step): the price of any logged-in
+  page (the session, the user, the layout) with next to nothing on it;
 - the customer's ticket list (/tickets/), one of his tickets (/tickets/<id>/, in turn over
   his tickets), his search by a word (/buscar/?q=, in turn over a few words);
 - the agent's queue (/consola/), a ticket of his departments (in turn over recent and old
@@ -55,10 +57,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from outbox_and_sweep import child_env, free_port, postgres_database, timed
 
 # The other benchmarks' helpers (bench/ is this script's sys.path[0]).
 from api import percentile
-from outbox_and_sweep import child_env, free_port, postgres_database, timed
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPO_ROOT / "test-artifacts" / "bench" / "pages.txt"
@@ -73,6 +75,7 @@ TICKETS_SHOWN = 200  # tickets each ticket page goes round
 # (key, label, who, method)
 PAGES = [
     ("floor", "hello world (/healthz/)", "", "GET"),
+    ("customer_form", "customer: new-ticket form", "customer", "GET"),
     ("customer_list", "customer: ticket list", "customer", "GET"),
     ("customer_ticket", "customer: a ticket", "customer", "GET"),
     ("customer_search", "customer: search a word", "customer", "GET"),
@@ -121,10 +124,9 @@ def run_prepare(args: argparse.Namespace) -> None:
     import django
 
     django.setup()
+    from dataset import bench_people, dataset_generate
     from django.core.management import call_command
     from django.db import connection
-
-    from dataset import bench_people, dataset_generate
 
     from atiende.accounts.models import Department
     from atiende.tickets.lifecycle import Status
@@ -168,9 +170,7 @@ def run_prepare(args: argparse.Namespace) -> None:
     )
     result["agent_tickets"] = newest + [reference for reference in old if reference not in newest]
     result["reply_tickets"] = list(
-        Ticket.objects.filter(
-            department__in=departments, status__in=[Status.OPEN, Status.PENDING]
-        )
+        Ticket.objects.filter(department__in=departments, status__in=[Status.OPEN, Status.PENDING])
         .order_by("-changed_at")
         .values_list("reference", flat=True)[:TICKETS_SHOWN]
     )
@@ -315,6 +315,7 @@ def requests_for(prepared: dict[str, Any]) -> dict[str, Request]:
 
     return {
         "floor": lambda client, n: client.get("/healthz/"),
+        "customer_form": lambda client, n: client.get("/soporte/abrir/"),
         "customer_list": lambda client, n: client.get("/tickets/"),
         "customer_ticket": lambda client, n: client.get(
             f"/tickets/{customer_tickets[n % len(customer_tickets)]}/"
@@ -433,6 +434,7 @@ def size_run(database_url: str, tickets: int, args: argparse.Namespace) -> dict[
             result["memory"] = worker_peaks(master)
         result["load_after"] = os.getloadavg()[0]
         urls = {
+            "customer_form": "/soporte/abrir/",
             "customer_list": "/tickets/",
             "customer_ticket": f"/tickets/{prepared['customer_tickets'][0]}/",
             "customer_search": f"/buscar/?q={WORDS[0]}",
@@ -540,9 +542,7 @@ def table(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
             row = f"{LABELS[key]:<28}"
             for item in runs:
                 query = item["queries"][key]
-                row += (
-                    f"{query['count']:>9}{query['total_ms']:>9.1f}{query['slowest_ms']:>8.1f}"
-                )
+                row += f"{query['count']:>9}{query['total_ms']:>9.1f}{query['slowest_ms']:>8.1f}"
             lines.append(row)
         lines.append("")
     largest = max(results, key=lambda item: item["tickets"])

@@ -3,6 +3,7 @@ a capped one per department for the closed tickets)."""
 
 from __future__ import annotations
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -64,3 +65,26 @@ def test_the_counts_are_one_aggregate_query_and_a_capped_count_a_department(
     assert len(captured.captured_queries) == 2 + len(departments)
     assert all("LIMIT 10001" in query["sql"] for query in captured.captured_queries[2:])
     assert sum(row.total for row in counts) == 4
+
+
+def test_the_customers_other_tickets_and_the_staff_list_read_their_own_indexes(
+    cast: Cast, open_ticket: OpenTicket
+) -> None:
+    """Beside a ticket, the customer's other tickets come from his own index, not from the
+    department's (half of a million tickets); the staff filter reads the staff's partial
+    index, not every customer's user. Without statistics (nothing runs ANALYZE) SQLite's
+    planner chose the department's index; PostgreSQL's has statistics and its own mind."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's plan")
+    ticket = open_ticket()
+    open_ticket()
+
+    with CaptureQueriesContext(connection) as captured:
+        selectors.ticket_list_other_for_agent(agent=cast.agent, ticket=ticket)
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + captured.captured_queries[-1]["sql"])
+        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+    staff = selectors.staff_list_for_agent(agent=cast.agent).explain()
+
+    assert "ticket_customer_recent" in plan and "TEMP B-TREE" not in plan
+    assert "USING INDEX user_staff" in staff

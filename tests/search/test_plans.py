@@ -64,6 +64,26 @@ class TestTheIndexIsUsed:
             assert "SCAN search_message_fts VIRTUAL TABLE INDEX" in plan
             assert "SCAN search_ticket_fts VIRTUAL TABLE INDEX" in plan
 
+    def test_on_sqlite_a_staff_search_reaches_tickets_from_the_matching_customers(
+        self, cast: Cast, open_ticket: OpenTicket
+    ) -> None:
+        """Not by walking the department's tickets (half of them all) to find theirs."""
+        if connection.vendor != "sqlite":
+            pytest.skip("SQLite's plan")
+        open_ticket(subject="Dominio", body="Dominio vencido")
+
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {search_sql(cast.agent, 'cliente')}")
+            plan = [str(row[-1]) for row in cursor.fetchall()]
+
+        customers = plan.index("CO-ROUTINE found_by_customer_id")
+        services_ = plan.index("CO-ROUTINE found_by_service_id")
+        assert plan[customers + 1].startswith("SCAN x")  # the users matching the word first
+        assert "(customer_id=?)" in plan[customers + 2]  # then their tickets by that index
+        assert plan[services_ + 1] == "SCAN x"
+        assert "(service_id=?)" in plan[services_ + 2]
+        assert not any("department_id" in line for line in plan[customers : services_ + 3])
+
     def test_on_postgresql_the_gin_indexes_answer_the_words(
         self, cast: Cast, open_ticket: OpenTicket
     ) -> None:

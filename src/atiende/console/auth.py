@@ -11,6 +11,7 @@ from functools import update_wrapper
 from typing import Concatenate, ParamSpec, cast
 
 from django.contrib.auth.views import redirect_to_login
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponseBase
 
 from atiende.accounts.models import User
@@ -40,6 +41,8 @@ def staff_page(view: AgentView[P]) -> View[P]:
             user.is_authenticated and isinstance(user, User) and user.is_staff and user.is_active
         ):
             return redirect_to_login(request.get_full_path(), CONSOLE_LOGIN_URL)
+        # Which departments he works is asked by every selector of the page: one query.
+        prefetch_related_objects([user], "memberships")
         try:
             return view(cast(AgentRequest, request), *args, **kwargs)
         except NotFound as error:

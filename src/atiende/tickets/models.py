@@ -95,6 +95,8 @@ class Ticket(models.Model):
         indexes = [
             models.Index(fields=["-changed_at", "-id"], name="ticket_changed"),
             models.Index(fields=["account", "-updated_at"], name="ticket_account_recent"),
+            # A customer's other tickets beside the one an agent reads, newest first.
+            models.Index(fields=["customer", "-updated_at", "-id"], name="ticket_customer_recent"),
             models.Index(fields=["account", "status", "-updated_at"], name="ticket_account_status"),
             models.Index(fields=["department", "status", "-updated_at"], name="ticket_queue"),
             models.Index(fields=["assignee", "status"], name="ticket_assignee"),

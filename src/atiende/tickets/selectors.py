@@ -129,7 +129,9 @@ def agent_department_ids(agent: User) -> set[int] | None:
         return set()
     if agent.is_superuser:
         return None
-    memberships = list(agent.memberships.values_list("department_id", "role"))
+    # .all(): the memberships the console loaded once for the request when it did (see
+    # console.auth.staff_page), else one query.
+    memberships = [(each.department_id, each.role) for each in agent.memberships.all()]
     if any(role == Membership.Role.SUPERVISOR for _department, role in memberships):
         return None
     return {department for department, _role in memberships}
@@ -141,7 +143,7 @@ def agent_is_supervisor(agent: User) -> bool:
         return False
     if agent.is_superuser:
         return True
-    return agent.memberships.filter(role=Membership.Role.SUPERVISOR).exists()
+    return any(each.role == Membership.Role.SUPERVISOR for each in agent.memberships.all())
 
 
 def ticket_list_for_agent(*, agent: User) -> QuerySet[Ticket]:
@@ -291,9 +293,7 @@ class DepartmentCounts:
     @property
     def cells(self) -> list[tuple[Status, int, bool]]:
         """(status, count, capped) in the lifecycle's order: a row of the summary table."""
-        return [
-            (status, self.by_status.get(status, 0), status in self.capped) for status in Status
-        ]
+        return [(status, self.by_status.get(status, 0), status in self.capped) for status in Status]
 
 
 def queue_status(*, view: QueueView, status: Status | None) -> Status | None:
@@ -410,7 +410,8 @@ def ticket_counts_for_agent(
     departments = list(departments)
     tickets = ticket_list_for_agent(agent=agent)
     rows = (
-        tickets.exclude(status=Status.CLOSED)
+        # IN, not "not closed": each status is a range of the ticket_queue index.
+        tickets.filter(status__in=[Status.OPEN, Status.PENDING, Status.RESOLVED])
         .values("department_id", "status")
         .annotate(
             count=Count("id"),
