@@ -80,7 +80,7 @@ class TestTheIndexIsUsed:
         services_ = plan.index("CO-ROUTINE found_by_service_id")
         assert plan[customers + 1].startswith("SCAN x")  # the users matching the word first
         assert "(customer_id=?)" in plan[customers + 2]  # then their tickets by that index
-        assert plan[services_ + 1] == "SCAN x"
+        assert plan[services_ + 1] == "SCAN x USING COVERING INDEX service_name"
         assert "(service_id=?)" in plan[services_ + 2]
         assert not any("department_id" in line for line in plan[customers : services_ + 3])
 

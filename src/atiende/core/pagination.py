@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 
-class CappedPaginator(Paginator):
+class CappedPaginator(Paginator):  # type: ignore[type-arg]
     """A Paginator that counts at most `cap` rows.
 
     Django's Paginator counts the whole list for "N tickets" and "page 1 of M": at a million
@@ -18,13 +19,16 @@ class CappedPaginator(Paginator):
     are more, and the pages reach as far as the cap (filters and search narrow the rest).
     """
 
-    def __init__(self, object_list: Any, per_page: int, *, cap: int, **kwargs: Any) -> None:
+    def __init__(
+        self, object_list: QuerySet[Any], per_page: int, *, cap: int, **kwargs: Any
+    ) -> None:
         super().__init__(object_list, per_page, **kwargs)
+        self.queryset = object_list
         self.cap = cap
 
     @cached_property
     def _counted(self) -> int:
-        return int(self.object_list[: self.cap + 1].count())
+        return self.queryset[: self.cap + 1].count()
 
     @cached_property
     def count(self) -> int:
