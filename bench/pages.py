@@ -7,8 +7,8 @@
 For each backend and each size, a fresh temporary database is migrated and filled by
 `dataset.dataset_generate` (realistic Spanish and English tickets, about 4 messages each, with
 their events and search index; a progress bar on the terminal). A session is opened for one
-customer (an ordinary account of 20 tickets) and one agent (technical support, the busiest
-department), straight in the session store. Then the production server starts,
+customer (the holder of the same account at every size) and one agent (technical support, the
+busiest department), straight in the session store. Then the production server starts,
 `gunicorn atiende.wsgi:application --workers 2` with DATABASE_CONN_MAX_AGE=60 (as the README's
 deployment says), on a free loopback port, and this process drives it over HTTP with httpx
 from `--clients` threads, `--requests` requests for each of:
@@ -217,6 +217,7 @@ def run_queries(args: argparse.Namespace) -> None:
                     plan = [row[3] for row in cursor.fetchall()]
         result[key] = {
             "status": response.status_code,
+            "kilobytes": len(response.content) / 1024,
             "count": len(queries),
             "total_ms": sum(seconds for seconds, _sql in queries) * 1000,
             "slowest_ms": slowest_s * 1000,
@@ -533,16 +534,27 @@ def table(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
                 lines.append(
                     f"  {item['vendor']}, {item['tickets']}: {LABELS[key]}: {page['statuses']}"
                 )
-    lines += ["", "Queries per page (one request, Django's test client on the same database):"]
+    lines += [
+        "",
+        "Queries per page (one request, Django's test client on the same database), and the "
+        "page's size (KB: a",
+        "  larger company has more open tickets, and the queue lists more rows to render):",
+    ]
     for vendor in vendors:
         runs = [item for item in results if item["vendor"] == vendor]
-        header = f"{vendor:<28}" + "".join(f"{item['tickets']:>26,}" for item in runs)
-        lines += [header, f"{'':<28}" + f"{'queries':>9}{'total ms':>9}{'slowest':>8}" * len(runs)]
+        header = f"{vendor:<28}" + "".join(f"{item['tickets']:>31,}" for item in runs)
+        lines += [
+            header,
+            f"{'':<28}" + f"{'queries':>8}{'total ms':>9}{'slowest':>8}{'KB':>6}" * len(runs),
+        ]
         for key in runs[0]["queries"]:
             row = f"{LABELS[key]:<28}"
             for item in runs:
                 query = item["queries"][key]
-                row += f"{query['count']:>9}{query['total_ms']:>9.1f}{query['slowest_ms']:>8.1f}"
+                row += (
+                    f"{query['count']:>8}{query['total_ms']:>9.1f}{query['slowest_ms']:>8.1f}"
+                    f"{query['kilobytes']:>6.0f}"
+                )
             lines.append(row)
         lines.append("")
     largest = max(results, key=lambda item: item["tickets"])
@@ -590,9 +602,10 @@ def plot(results: list[dict[str, Any]]) -> None:
         axis.set_title(f"{vendor}: p50 (solid), p99 (dotted)")
         axis.grid(True, which="both", alpha=0.3)
     axes[0][0].set_ylabel("latency (ms)")
-    axes[0][-1].legend(fontsize=8, loc="upper left")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, fontsize=8, loc="lower center", ncol=4)
     figure.suptitle(f"Atiende under gunicorn --workers {WORKERS}")
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0.14, 1, 1))
     figure.savefig(PLOT, dpi=110)
     plt.close(figure)
 
