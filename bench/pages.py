@@ -452,16 +452,21 @@ def size_run(database_url: str, tickets: int, args: argparse.Namespace) -> dict[
 
 
 @contextmanager
-def postgres_server(url: str) -> Iterator[str]:
+def postgres_server(url: str, shared_buffers: str) -> Iterator[str]:
     """`url`, or with "auto" a throw-away server of our own, the test suite's way, for all
-    the sizes (each gets a database of its own on it)."""
+    the sizes (each gets a database of its own on it), with `shared_buffers` as a server
+    for this data would have (the default, 128 MB, is for a laptop)."""
     if url != "auto":
         yield url
         return
     sys.path.insert(0, str(REPO_ROOT))
     from tests.backends import _find_pg_bin, _PostgresServer
 
-    server = _PostgresServer(_find_pg_bin("initdb") or "initdb", _find_pg_bin("pg_ctl") or "")
+    server = _PostgresServer(
+        _find_pg_bin("initdb") or "initdb",
+        _find_pg_bin("pg_ctl") or "",
+        settings=f"-c shared_buffers={shared_buffers}",
+    )
     try:
         yield server.start()
     finally:
@@ -486,6 +491,12 @@ def table(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
         ),
         f"server: gunicorn atiende.wsgi:application --workers {WORKERS} (sync), "
         "DATABASE_CONN_MAX_AGE=60, the database cache (no REDIS_URL)",
+        (
+            f"PostgreSQL (--postgres auto): shared_buffers={args.shared_buffers}, fsync=off, "
+            "synchronous_commit=off; SQLite in WAL, synchronous=NORMAL"
+            if args.postgres == "auto"
+            else "SQLite in WAL, synchronous=NORMAL"
+        ),
         f"each page: {WARMUP} untimed requests, then {args.requests} from {args.clients} client "
         "threads (httpx, one process); p50/p99 of one request, the nearest rank",
         f"x floor: the page's p50 / the floor's p50 at that size (target: within {TARGET:g}x "
@@ -616,6 +627,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000", help="ticket counts")
     parser.add_argument("--requests", type=int, default=300, help="timed requests per page")
     parser.add_argument("--clients", type=int, default=2, help="concurrent client threads")
+    parser.add_argument(
+        "--shared-buffers", default="2GB", help="the throw-away PostgreSQL's (--postgres auto)"
+    )
+    parser.add_argument(
+        "--backends", default="sqlite,postgresql", help="which of sqlite,postgresql to run"
+    )
     parser.add_argument("--tickets", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--run-prepare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--run-queries", action="store_true", help=argparse.SUPPRESS)
@@ -629,9 +646,10 @@ def main() -> None:
 
     started = time.perf_counter()
     sizes = sorted(int(size) for size in args.sizes.split(","))
-    results = [size_run("sqlite", size, args) for size in sizes]
-    if args.postgres:
-        with postgres_server(args.postgres) as server:
+    backends = args.backends.split(",")
+    results = [size_run("sqlite", size, args) for size in sizes] if "sqlite" in backends else []
+    if args.postgres and "postgresql" in backends:
+        with postgres_server(args.postgres, args.shared_buffers) as server:
             for size in sizes:
                 with postgres_database(server) as url:
                     results.append(size_run(url, size, args))

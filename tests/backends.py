@@ -102,8 +102,10 @@ class _PostgresServer:
 
     user = "atiende"
 
-    def __init__(self, initdb: str, pg_ctl: str) -> None:
+    def __init__(self, initdb: str, pg_ctl: str, settings: str = "") -> None:
+        """`settings`: more `-c name=value` options for the server (the benchmarks')."""
         self.initdb = initdb
+        self.settings = settings
         self.pg_ctl = pg_ctl
         self.as_root = os.geteuid() == 0
         self.dir = Path(tempfile.mkdtemp(prefix="atiende-pg-"))
@@ -141,8 +143,8 @@ class _PostgresServer:
             options = (
                 f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
                 "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                "-c max_connections=200"
-            )
+                f"-c max_connections=200 {self.settings}"
+            ).strip()
             try:
                 self._run(
                     self.pg_ctl, "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60",
