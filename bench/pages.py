@@ -414,6 +414,19 @@ def size_run(database_url: str, tickets: int, args: argparse.Namespace) -> dict[
                 "db_bytes",
             )
         }  # fmt: skip
+        urls = {
+            "customer_form": "/soporte/abrir/",
+            "customer_list": "/tickets/",
+            "customer_ticket": f"/tickets/{prepared['customer_tickets'][0]}/",
+            "customer_search": f"/buscar/?q={WORDS[0]}",
+            "agent_queue": "/consola/",
+            "agent_ticket": f"/consola/tickets/{prepared['agent_tickets'][0]}/",
+            "agent_search": f"/consola/buscar/?q={WORDS[0]}",
+        }
+        # Before the server runs: the pages as they were timed (the POSTs add open tickets).
+        result["queries"] = child_json(
+            "--run-queries", env, [], {"sessions": prepared["sessions"], "urls": urls}
+        )
         result["load_before"] = os.getloadavg()[0]
         requests = requests_for(prepared)
         sessions = prepared["sessions"]
@@ -434,18 +447,6 @@ def size_run(database_url: str, tickets: int, args: argparse.Namespace) -> dict[
                 )
             result["memory"] = worker_peaks(master)
         result["load_after"] = os.getloadavg()[0]
-        urls = {
-            "customer_form": "/soporte/abrir/",
-            "customer_list": "/tickets/",
-            "customer_ticket": f"/tickets/{prepared['customer_tickets'][0]}/",
-            "customer_search": f"/buscar/?q={WORDS[0]}",
-            "agent_queue": "/consola/",
-            "agent_ticket": f"/consola/tickets/{prepared['agent_tickets'][0]}/",
-            "agent_search": f"/consola/buscar/?q={WORDS[0]}",
-        }
-        result["queries"] = child_json(
-            "--run-queries", env, [], {"sessions": sessions, "urls": urls}
-        )
         return result
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
