@@ -334,8 +334,14 @@ def child_json(flag: str, env: dict[str, str], args: list[str], given: Any = Non
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], data_dir: Path, secret: str) -> Iterator[str]:
-    """The production server on a free loopback port; its base URL once it answers."""
+def gunicorn(
+    env: dict[str, str],
+    data_dir: Path,
+    probe: str = "/healthz/",
+    headers: dict[str, str] | None = None,
+) -> Iterator[tuple[str, int]]:
+    """The production server on a free loopback port: its base URL and its master's pid, once
+    `probe` answers 200 (with `headers`); any other answer is an error."""
     port = free_port()
     log = data_dir / "gunicorn.log"
     process = subprocess.Popen(
@@ -354,9 +360,7 @@ def gunicorn(env: dict[str, str], data_dir: Path, secret: str) -> Iterator[str]:
             if process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited:\n{log.read_text(errors='replace')}")
             try:
-                answer = httpx.get(
-                    f"{base}/api/v1/tickets?limit=1", headers=bearer(secret), timeout=10
-                )
+                answer = httpx.get(f"{base}{probe}", headers=headers, timeout=10)
                 if answer.status_code == 200:
                     break
                 raise RuntimeError(f"gunicorn answered {answer.status_code}: {answer.text}")
@@ -364,7 +368,7 @@ def gunicorn(env: dict[str, str], data_dir: Path, secret: str) -> Iterator[str]:
                 if time.monotonic() > deadline:
                     raise RuntimeError("gunicorn did not answer within 60 s") from None
                 time.sleep(0.2)
-        yield base
+        yield base, process.pid
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -514,7 +518,8 @@ def backend_run(database_url: str, args: argparse.Namespace) -> dict[str, Any]:
             for key in ("vendor", "version", "migrate_s", "generate_s", "tickets", "messages")
         }
         result["load_before"] = os.getloadavg()
-        with gunicorn(env, data_dir, prepared["secret"]) as base:
+        probe, secret = "/api/v1/tickets?limit=1", prepared["secret"]
+        with gunicorn(env, data_dir, probe, bearer(secret)) as (base, _master):
             sys.stderr.write(f"  {vendor}: walking to page {args.page}, then timing pages...\n")
             result["list"] = list_run(base, prepared["secret"], args.page, args.repeats)
             # Before the POSTs, so page 1 is what the walk saw; the server is idle meanwhile.

@@ -43,7 +43,6 @@ import os
 import platform
 import secrets
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -57,15 +56,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from outbox_and_sweep import child_env, free_port, postgres_database, timed
+from outbox_and_sweep import child_env, postgres_database, timed
 
 # The other benchmarks' helpers (bench/ is this script's sys.path[0]).
-from api import percentile
+from api import WORKERS, gunicorn, percentile
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPO_ROOT / "test-artifacts" / "bench" / "pages.txt"
 PLOT = REPO_ROOT / "test-artifacts" / "bench" / "pages.png"
-WORKERS = 2
 WARMUP = 10  # untimed requests of each page first, from one client
 TARGET = 3.0  # every page within this many times the floor
 WORDS = ["dominio", "certificado", "correo", "factura", "password"]
@@ -248,45 +246,6 @@ def child_json(
     if output.returncode != 0:
         raise RuntimeError(f"the benchmark failed:\n{output.stdout}\n{output.stderr or ''}")
     return json.loads(output.stdout.strip().splitlines()[-1])
-
-
-@contextmanager
-def gunicorn(env: dict[str, str], data_dir: Path) -> Iterator[tuple[str, int]]:
-    """The production server on a free loopback port: its base URL and master's pid once its
-    floor page answers."""
-    port = free_port()
-    log = data_dir / "gunicorn.log"
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "gunicorn", "atiende.wsgi:application",
-            "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
-            "--error-logfile", str(log),
-        ],
-        env=env, cwd=data_dir, stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited:\n{log.read_text(errors='replace')}")
-            try:
-                if httpx.get(f"{base}/healthz/", timeout=10).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not answer within 60 s")
-            time.sleep(0.2)
-        yield base, process.pid
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def worker_peaks(master: int) -> list[int]:
